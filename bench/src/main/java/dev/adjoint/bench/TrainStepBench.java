@@ -1,0 +1,146 @@
+package dev.adjoint.bench;
+
+import dev.adjoint.Cell;
+import dev.adjoint.DType;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.SGD;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.FloatPointer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * W4: one SGD step (forward, backward, in-place update as one compiled graph) of h1 = sin(x@W1),
+ * h2 = sin(h1@W2), out = h2@W3, loss = sum((out - t)^2) / batch; 784-512-512-10, batch 128, lr 0.01.
+ * Ideal: the step's eight GEMMs on raw OpenBLAS (3 forward, 3 weight gradients, 2 input gradients; the
+ * first layer's input needs none), without the elementwise work or the update.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Fork(value = 1, jvmArgsAppend = "-Xss4m")
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class TrainStepBench {
+  static final int BATCH = 128, IN = 784, HIDDEN = 512, OUT = 10;
+
+  @Param({"1"})
+  public int threads;
+
+  public static final class Mlp extends Cell {
+    final Parameter w1, w2, w3;
+
+    Mlp(Random rnd) {
+      w1 = parameter("w1", init(rnd, IN, HIDDEN));
+      w2 = parameter("w2", init(rnd, HIDDEN, HIDDEN));
+      w3 = parameter("w3", init(rnd, HIDDEN, OUT));
+    }
+
+    static Tensor init(Random rnd, int fanIn, int fanOut) {
+      double bound = 1 / Math.sqrt(fanIn);
+      return Tensor.uniform(rnd, DType.FLOAT32, -bound, bound, fanIn, fanOut);
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      Tensor h1 = Ops.sin(Ops.matmul(in[0], w1));
+      Tensor h2 = Ops.sin(Ops.matmul(h1, w2));
+      return Ops.matmul(h2, w3);
+    }
+  }
+
+  /** sum((net(x) - t)^2) / batch. */
+  public static final class SquaredLoss extends Cell {
+    final Cell net;
+
+    SquaredLoss(Cell net) {
+      this.net = net;
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      Tensor d = Ops.sub(net.call(in[0]).asTensor(), in[1]);
+      return Ops.div(Ops.sum(Ops.square(d)), in[0].shape()[0]);
+    }
+  }
+
+  private Tensor x, t;
+  private Cell step;
+  // Raw buffers, named as in the step: activations, their gradients, and the weight gradients.
+  private FloatPointer rx, w1, w2, w3, z1, z2, out, dout, dh2, dz1, dz2, gw1, gw2, gw3;
+
+  @Setup
+  public void setup() {
+    Threads.use(threads);
+    Random rnd = new Random(42);
+    Mlp net = new Mlp(rnd);
+    step = new SGD(net.trainableParams(), 0.01).step(new SquaredLoss(net));
+    x = Tensor.uniform(rnd, DType.FLOAT32, -1, 1, BATCH, IN);
+    // Learnable targets (a fixed random teacher), so thousands of steps on one batch stay finite.
+    try (Tensor teacher = Tensor.uniform(rnd, DType.FLOAT32, -0.1, 0.1, IN, OUT);
+        Tensor logits = Ops.matmul(x, teacher)) {
+      t = Ops.tanh(logits);
+    }
+    try (Tensor loss = step.apply(x, t)) {
+      if (!Double.isFinite(loss.item())) throw new IllegalStateException("W4 loss is " + loss.item());
+    }
+
+    rx = Blas.uniform(rnd, (long) BATCH * IN);
+    w1 = Blas.uniform(rnd, (long) IN * HIDDEN);
+    w2 = Blas.uniform(rnd, (long) HIDDEN * HIDDEN);
+    w3 = Blas.uniform(rnd, (long) HIDDEN * OUT);
+    z1 = Blas.zeros((long) BATCH * HIDDEN);
+    z2 = Blas.zeros((long) BATCH * HIDDEN);
+    out = Blas.zeros((long) BATCH * OUT);
+    dout = Blas.uniform(rnd, (long) BATCH * OUT);
+    dh2 = Blas.zeros((long) BATCH * HIDDEN);
+    dz2 = Blas.uniform(rnd, (long) BATCH * HIDDEN);
+    dz1 = Blas.uniform(rnd, (long) BATCH * HIDDEN);
+    gw1 = Blas.zeros((long) IN * HIDDEN);
+    gw2 = Blas.zeros((long) HIDDEN * HIDDEN);
+    gw3 = Blas.zeros((long) HIDDEN * OUT);
+  }
+
+  @TearDown
+  public void tearDown() {
+    x.close();
+    t.close();
+    Blas.free(rx, w1, w2, w3, z1, z2, out, dout, dh2, dz1, dz2, gw1, gw2, gw3);
+  }
+
+  @Benchmark
+  @Against("idealGemms")
+  public void step() {
+    step.apply(x, t).close();
+  }
+
+  /**
+   * The step's GEMMs with their shapes and transposes. The elementwise sin, its derivative and the loss
+   * are left out, so z1 and z2 stand in for h1 and h2 and dz1, dz2 are fixed buffers.
+   */
+  @Benchmark
+  public void idealGemms() {
+    Blas.sgemm(false, false, BATCH, HIDDEN, IN, rx, w1, z1); //      z1 = x @ W1        128x784 . 784x512
+    Blas.sgemm(false, false, BATCH, HIDDEN, HIDDEN, z1, w2, z2); //  z2 = h1 @ W2       128x512 . 512x512
+    Blas.sgemm(false, false, BATCH, OUT, HIDDEN, z2, w3, out); //    out = h2 @ W3     128x512 . 512x10
+    Blas.sgemm(true, false, HIDDEN, OUT, BATCH, z2, dout, gw3); //   dW3 = h2^T @ dout 512x128 . 128x10
+    Blas.sgemm(false, true, BATCH, HIDDEN, OUT, dout, w3, dh2); //   dh2 = dout @ W3^T 128x10 . 10x512
+    Blas.sgemm(true, false, HIDDEN, HIDDEN, BATCH, z1, dz2, gw2); // dW2 = h1^T @ dz2  512x128 . 128x512
+    Blas.sgemm(false, true, BATCH, HIDDEN, HIDDEN, dz2, w2, dz1); // dh1 = dz2 @ W2^T  128x512 . 512x512
+    Blas.sgemm(true, false, IN, HIDDEN, BATCH, rx, dz1, gw1); //     dW1 = x^T @ dz1   784x128 . 128x512
+  }
+}

@@ -1,0 +1,90 @@
+package dev.adjoint;
+
+import dev.adjoint.engine.AdjointEngine;
+
+/**
+ * Engine-wide information and settings.
+ *
+ * <pre>{@code
+ * System.out.println(Adjoint.info());   // engine version, OpenBLAS config and core, threads, CUDA
+ * Adjoint.setThreads(1);
+ * }</pre>
+ */
+public final class Adjoint {
+  private Adjoint() {}
+
+  static {
+    Engine.init();
+  }
+
+  public static String version() {
+    return AdjointEngine.version();
+  }
+
+  /** A few lines for {@code ./adjoint info}. */
+  public static String info() {
+    String cuda;
+    try {
+      Engine.ensureCuda();
+      cuda = AdjointEngine.backendStatus();
+    } catch (AdjointException e) {
+      cuda = "unavailable: " + e.getMessage();
+    }
+    return "Adjoint engine " + AdjointEngine.version() + "\n"
+        + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
+        + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
+        + "CUDA:    " + cuda + "\n"
+        + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
+  }
+
+  public static int threads() {
+    return AdjointEngine.threads();
+  }
+
+  /** Worker threads for elementwise kernels and independent branches. */
+  public static void setThreads(int n) {
+    if (n < 1) throw new AdjointException("threads must be >= 1, got " + n);
+    Engine.run(() -> AdjointEngine.setThreads(n));
+  }
+
+  public static void setBlasThreads(int n) {
+    if (n < 1) throw new AdjointException("BLAS threads must be >= 1, got " + n);
+    Engine.run(() -> AdjointEngine.setBlasThreads(n));
+  }
+
+  /** Number of CUDA devices usable now (0 without a backend, driver or GPU). */
+  public static int cudaDeviceCount() {
+    try {
+      Engine.ensureCuda();
+    } catch (AdjointException e) {
+      return 0;
+    }
+    return AdjointEngine.cudaDeviceCount();
+  }
+
+  /** Why CUDA is unusable, or null when it is usable. */
+  public static String cudaUnavailableReason() {
+    try {
+      Engine.ensureCuda();
+      if (AdjointEngine.cudaDeviceCount() > 0) return null;
+      return "no CUDA device: " + AdjointEngine.backendStatus();
+    } catch (AdjointException e) {
+      return e.getMessage();
+    }
+  }
+
+  /** Engine buffers currently held by tensors. */
+  public static long liveBuffers() {
+    return Storage.LIVE.get();
+  }
+
+  /** Buffers freed by the garbage collector rather than close(): leaks caught by the safety net. */
+  public static long buffersFreedByGc() {
+    return Storage.FREED_BY_GC.get();
+  }
+
+  /** Graphs compiled so far in this JVM (cells, gradients and one-op eager graphs). */
+  public static long compilations() {
+    return Compiled.COMPILATIONS.get();
+  }
+}

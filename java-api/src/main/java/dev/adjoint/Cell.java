@@ -1,0 +1,247 @@
+package dev.adjoint;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A network, or any function of tensors: override {@link #construct}. Calling a Cell outside a trace
+ * traces {@code construct} once per input signature (shapes, dtypes, device, structure), compiles the
+ * graph and caches it: later calls are one native run. Inside another Cell's trace it is inlined.
+ *
+ * <pre>{@code
+ * class Net extends Cell {
+ *   final Parameter z = parameter("z", Tensor.of(new float[] {1f}));
+ *   @Override public Value construct(Tensor... in) {
+ *     return Ops.matmul(Ops.mul(in[0], z), in[1]);
+ *   }
+ * }
+ * Tensor out = new Net().call(x, y).asTensor();
+ * }</pre>
+ *
+ * Parameters and sub-cells held in fields (or in Lists of them) are found automatically, superclass
+ * fields first, in declaration order; {@link #parameter} also registers one explicitly. A Cell may
+ * override {@link #bprop} to replace its derivative.
+ */
+public abstract class Cell {
+  private final List<Parameter> registered = new ArrayList<>();
+  private final Map<String, Compiled> cache = new ConcurrentHashMap<>();
+  private volatile Boolean hasBprop;
+
+  /** The computation. Arguments are concrete or traced tensors; return a Tensor or a Tuple. */
+  public abstract Value construct(Tensor... in);
+
+  /**
+   * A custom derivative: given the inputs, the forward output and its cotangent (both shaped like the
+   * output), return one gradient per input, each shaped like its input. It is traced like construct, so
+   * it may use ops and stays differentiable for higher orders. Return null (the default) for none.
+   */
+  public Tuple bprop(Tensor[] inputs, Value out, Value dout) {
+    return null;
+  }
+
+  /** The number of arguments construct takes, or -1 (the default) if it is not fixed. */
+  protected int arity() {
+    return -1;
+  }
+
+  /** Creates and registers a trainable parameter. */
+  protected final Parameter parameter(String name, Tensor value) {
+    Parameter p = new Parameter(name, value);
+    registered.add(p);
+    return p;
+  }
+
+  // ------------------------------------------------------------------ calling
+
+  /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
+  public final Value call(Value... args) {
+    if (Trace.current() != null) return invoke(args);
+    Device device = null;
+    List<Tensor> flat = new ArrayList<>();
+    for (Value a : args) {
+      if (a == null) throw new AdjointException(name() + ": call argument is null");
+      flat.addAll(a.leaves());
+    }
+    StringBuilder key = new StringBuilder();
+    for (Value a : args) key.append(Tuple.structureOf(a)).append('|');
+    for (int i = 0; i < flat.size(); i++) {
+      Tensor t = flat.get(i);
+      if (t.isSymbolic())
+        throw new AdjointException(name() + ": argument " + i + " is a traced value used after its trace ended");
+      Device d = t.storage().device;
+      if (device == null) device = d;
+      else if (!d.equals(device))
+        throw new AdjointException(name() + ": argument " + i + " is on " + d + " but argument 0 is on " + device);
+      key.append(t.dtype()).append(Arrays.toString(t.shape())).append(';');
+    }
+    if (device == null) device = Device.CPU;
+    key.append(device);
+    Compiled c = cache.get(key.toString());
+    if (c == null) {
+      c = compile(args, device);
+      cache.put(key.toString(), c);
+    }
+    return c.run(flat.toArray(new Tensor[0]));
+  }
+
+  /** Convenience for the common case of tensor arguments and a tensor result. */
+  public final Tensor apply(Tensor... args) {
+    return call(args).asTensor();
+  }
+
+  private Compiled compile(Value[] args, Device device) {
+    Trace trace = Trace.begin(device);
+    try {
+      int[] counter = {0};
+      Value[] symbolic = new Value[args.length];
+      for (int i = 0; i < args.length; i++)
+        symbolic[i] =
+            Tuple.map(
+                args[i],
+                t -> trace.input(t.dtype(), t.shape(), new Feed.Arg(counter[0]++)).tensor());
+      Value out = invoke(symbolic);
+      trace.close();
+      return Compiled.compile(trace, out);
+    } catch (RuntimeException e) {
+      trace.release();
+      throw e;
+    }
+  }
+
+  /** Number of graphs compiled for this cell (one per input signature). */
+  public final int compiledSignatures() {
+    return cache.size();
+  }
+
+  /** Inside a trace: construct, wrapped in the custom-derivative marker when bprop is overridden. */
+  final Value invoke(Value[] args) {
+    if (arity() >= 0 && args.length != arity())
+      throw new AdjointException(name() + " takes " + arity() + " arguments, got " + args.length);
+    if (hasCustomBprop()) return BpropCall.wrap(this, args);
+    return constructValues(args);
+  }
+
+  /** Calls construct; subclasses that accept tuples (GradOperation's cells) override this. */
+  Value constructValues(Value[] args) {
+    Tensor[] tensors = new Tensor[args.length];
+    for (int i = 0; i < args.length; i++) {
+      if (!(args[i] instanceof Tensor t))
+        throw new AdjointException(name() + ": argument " + i + " is a Tuple; construct takes tensors");
+      tensors[i] = t;
+    }
+    try {
+      Value out = construct(tensors);
+      if (out == null) throw new AdjointException(name() + ".construct returned null");
+      return out;
+    } catch (ArrayIndexOutOfBoundsException e) {
+      throw new AdjointException(
+          name() + ".construct failed with " + args.length + " argument(s): " + e.getMessage()
+              + " (wrong number of call arguments?)",
+          e);
+    }
+  }
+
+  final boolean hasCustomBprop() {
+    Boolean b = hasBprop;
+    if (b == null) {
+      try {
+        b = getClass().getMethod("bprop", Tensor[].class, Value.class, Value.class).getDeclaringClass() != Cell.class;
+      } catch (NoSuchMethodException e) {
+        b = false;
+      }
+      hasBprop = b;
+    }
+    return b;
+  }
+
+  /** A readable name for messages: the class's simple name. */
+  public String name() {
+    String n = getClass().getSimpleName();
+    return n.isEmpty() ? getClass().getName() : n;
+  }
+
+  // ------------------------------------------------------------------ parameters
+
+  /** Trainable parameters of this cell and its sub-cells, in a stable order. */
+  public final ParameterTuple trainableParams() {
+    List<Parameter> out = new ArrayList<>();
+    for (Parameter p : allParams()) if (p.requiresGrad()) out.add(p);
+    return new ParameterTuple(out);
+  }
+
+  /** All parameters, trainable or not. */
+  public final ParameterTuple parameters() {
+    return new ParameterTuple(allParams());
+  }
+
+  private List<Parameter> allParams() {
+    Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    List<Parameter> out = new ArrayList<>();
+    collect(this, seen, out);
+    return out;
+  }
+
+  private static void collect(Cell cell, Set<Object> seen, List<Parameter> out) {
+    if (!seen.add(cell)) return;
+    List<Class<?>> chain = new ArrayList<>();
+    for (Class<?> c = cell.getClass(); c != null && c != Cell.class; c = c.getSuperclass()) chain.add(0, c);
+    for (Class<?> c : chain) {
+      for (Field f : c.getDeclaredFields()) {
+        if (Modifier.isStatic(f.getModifiers()) || f.isSynthetic()) continue;
+        Object v;
+        try {
+          f.setAccessible(true);
+          v = f.get(cell);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          continue; // inaccessible field (module rules): only explicit registration finds it
+        }
+        visit(v, seen, out);
+      }
+    }
+    for (Parameter p : cell.registered) visit(p, seen, out);
+  }
+
+  private static void visit(Object v, Set<Object> seen, List<Parameter> out) {
+    if (v instanceof Parameter p) {
+      if (seen.add(p)) out.add(p);
+    } else if (v instanceof Cell c) {
+      collect(c, seen, out);
+    } else if (v instanceof ParameterTuple pt) {
+      for (Parameter p : pt) visit(p, seen, out);
+    } else if (v instanceof Collection<?> coll) {
+      for (Object o : coll) if (o instanceof Cell || o instanceof Parameter) visit(o, seen, out);
+    }
+  }
+
+  // ------------------------------------------------------------------ lambdas
+
+  /** A functional interface over tensors, the shape of {@link #construct}. */
+  @FunctionalInterface
+  public interface Fn {
+    Value apply(Tensor... in);
+  }
+
+  /** A cell around a function: {@code Cell.of(in -> Ops.sin(in[0]))}. */
+  public static Cell of(Fn fn) {
+    return new Cell() {
+      @Override
+      public Value construct(Tensor... in) {
+        return fn.apply(in);
+      }
+
+      @Override
+      public String name() {
+        return "Cell.of(lambda)";
+      }
+    };
+  }
+}

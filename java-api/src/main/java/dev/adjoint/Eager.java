@@ -1,0 +1,83 @@
+package dev.adjoint;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/** Ops on concrete tensors outside any trace: a one-op graph per signature, compiled once and cached. */
+final class Eager {
+  private Eager() {}
+
+  private static final int CAPACITY = 512;
+
+  private static final Map<Key, Compiled> CACHE =
+      new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Key, Compiled> e) {
+          if (size() <= CAPACITY) return false;
+          e.getValue().close();
+          return true;
+        }
+      };
+
+  private record Key(Op op, long[] attrs, double scalar, String signature) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Key k
+          && k.op == op
+          && Arrays.equals(k.attrs, attrs)
+          && Double.doubleToLongBits(k.scalar) == Double.doubleToLongBits(scalar)
+          && k.signature.equals(signature);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(op, Arrays.hashCode(attrs), scalar, signature);
+    }
+  }
+
+  static Tensor run(Op op, long[] attrs, double scalar, Tensor[] in) {
+    StringBuilder sig = new StringBuilder();
+    Device device = Device.CPU;
+    for (int i = 0; i < in.length; i++) {
+      Tensor t = in[i];
+      if (t == null) throw new AdjointException(op.opName + ": input " + i + " is null");
+      if (t.isSymbolic())
+        throw new AdjointException(
+            op.opName + ": input " + i + " " + t.describe()
+                + " is a traced value used after its trace ended");
+      Storage s = t.storage();
+      if (i == 0) device = s.device;
+      else if (!s.device.equals(device))
+        throw new AdjointException(
+            op.opName + ": input " + i + " is on " + s.device + " but input 0 is on " + device);
+      sig.append(t.dtype()).append(Arrays.toString(t.shape())).append(s.device).append(';');
+    }
+    Key key = new Key(op, attrs, scalar, sig.toString());
+    Compiled c;
+    synchronized (CACHE) {
+      c = CACHE.get(key);
+      if (c == null) {
+        c = compile(op, attrs, scalar, in, device);
+        CACHE.put(key, c);
+      }
+    }
+    return c.run(in).asTensor();
+  }
+
+  private static Compiled compile(Op op, long[] attrs, double scalar, Tensor[] in, Device device) {
+    Trace trace = Trace.begin(device);
+    try {
+      Node[] nodes = new Node[in.length];
+      for (int i = 0; i < in.length; i++)
+        nodes[i] = trace.input(in[i].dtype(), in[i].shape(), new Feed.Arg(i));
+      Node out = trace.record(op, nodes, attrs, scalar);
+      trace.close();
+      return Compiled.compile(trace, out.tensor());
+    } catch (RuntimeException e) {
+      trace.release();
+      throw e;
+    }
+  }
+}

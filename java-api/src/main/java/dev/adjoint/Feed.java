@@ -1,0 +1,26 @@
+package dev.adjoint;
+
+/** How one input of a compiled graph is fed at run time. */
+sealed interface Feed {
+  /** The buffer to bind for a call with these flattened arguments. */
+  Storage storage(Tensor[] args);
+
+  /** The k-th flattened call argument. */
+  record Arg(int index) implements Feed {
+    @Override
+    public Storage storage(Tensor[] args) {
+      return args[index].storage();
+    }
+  }
+
+  /**
+   * A tensor the trace met that was not an argument: a Parameter (its current value is read at every
+   * run, so optimizers may replace it) or a constant made or captured while tracing.
+   */
+  record Capture(Tensor tensor) implements Feed {
+    @Override
+    public Storage storage(Tensor[] args) {
+      return tensor.storage();
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package dev.adjoint;
+
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
+
+/**
+ * Printing in MindSpore's layout, which is NumPy's: {@code [[4.5099998 2.7       3.6000001]]}. Each value
+ * gets the fewest digits that identify it in its dtype (at most 8 after the point), columns are aligned
+ * on the point, and very large, very small or widely spread values switch to exponent notation.
+ */
+final class Format {
+  private Format() {}
+
+  static String shape(long[] shape) {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < shape.length; i++) sb.append(i == 0 ? "" : ", ").append(shape[i]);
+    return sb.append(']').toString();
+  }
+
+  static String values(Tensor t) {
+    double[] v = t.toDoubleArray();
+    boolean single = t.dtype() == DType.FLOAT32;
+    boolean integer = t.dtype() == DType.INT32;
+    String[] s = new String[v.length];
+    if (integer) {
+      for (int i = 0; i < v.length; i++) s[i] = Long.toString((long) v[i]);
+      padLeft(s);
+    } else if (useExponent(v)) {
+      for (int i = 0; i < v.length; i++) s[i] = exponent(v[i], single);
+      alignOnPoint(s);
+    } else {
+      for (int i = 0; i < v.length; i++) s[i] = positional(v[i], single);
+      alignOnPoint(s);
+    }
+    StringBuilder sb = new StringBuilder();
+    long[] shape = t.shape();
+    if (shape.length == 0) return s.length == 0 ? "[]" : s[0].strip();
+    nest(sb, s, shape, 0, 0, 1);
+    return sb.toString();
+  }
+
+  private static int nest(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent) {
+    sb.append('[');
+    long n = shape[axis];
+    for (int i = 0; i < n; i++) {
+      if (axis == shape.length - 1) {
+        if (i > 0) sb.append(' ');
+        sb.append(s[offset++]);
+      } else {
+        if (i > 0) {
+          sb.append("\n".repeat(shape.length - 1 - axis));
+          sb.append(" ".repeat(indent));
+        }
+        offset = nest(sb, s, shape, axis + 1, offset, indent + 1);
+      }
+    }
+    sb.append(']');
+    return offset;
+  }
+
+  private static boolean useExponent(double[] v) {
+    double max = 0, min = Double.MAX_VALUE;
+    boolean any = false;
+    for (double x : v) {
+      if (!Double.isFinite(x) || x == 0) continue;
+      double a = Math.abs(x);
+      max = Math.max(max, a);
+      min = Math.min(min, a);
+      any = true;
+    }
+    return any && (max >= 1e8 || min < 1e-4 || max / min > 1e3);
+  }
+
+  /** The shortest decimal that reads back as the same value in its dtype. */
+  static BigDecimal shortest(double v, boolean single) {
+    BigDecimal exact = new BigDecimal(v);
+    int maxDigits = single ? 9 : 17;
+    for (int p = 1; p < maxDigits; p++) {
+      BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
+      if (single ? r.floatValue() == (float) v : r.doubleValue() == v) return r;
+    }
+    return exact.round(new MathContext(maxDigits, RoundingMode.HALF_EVEN));
+  }
+
+  static String positional(double v, boolean single) {
+    if (Double.isNaN(v)) return "nan";
+    if (Double.isInfinite(v)) return v > 0 ? "inf" : "-inf";
+    if (v == 0) return (1 / v < 0) ? "-0." : "0.";
+    BigDecimal d = shortest(v, single);
+    if (d.scale() > 8) d = d.setScale(8, RoundingMode.HALF_EVEN);
+    d = d.stripTrailingZeros();
+    String s = d.toPlainString();
+    if (!s.contains(".")) s = s + ".";
+    if (s.startsWith("-0.") && d.signum() == 0) return "-0.";
+    return s;
+  }
+
+  static String exponent(double v, boolean single) {
+    if (!Double.isFinite(v)) return positional(v, single);
+    if (v == 0) return "0.e+00";
+    BigDecimal d = shortest(v, single).stripTrailingZeros();
+    int exp = d.precision() - d.scale() - 1;
+    BigDecimal mant = d.movePointLeft(exp);
+    String m = mant.toPlainString();
+    if (!m.contains(".")) m = m + ".";
+    return m + (exp < 0 ? "e-" : "e+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
+  }
+
+  private static void alignOnPoint(String[] s) {
+    int left = 0, right = 0;
+    for (String x : s) {
+      int p = point(x);
+      left = Math.max(left, p);
+      right = Math.max(right, x.length() - p);
+    }
+    for (int i = 0; i < s.length; i++) {
+      int p = point(s[i]);
+      s[i] = " ".repeat(left - p) + s[i] + " ".repeat(right - (s[i].length() - p));
+    }
+  }
+
+  private static int point(String x) {
+    int p = x.indexOf('.');
+    return p < 0 ? x.length() : p;
+  }
+
+  private static void padLeft(String[] s) {
+    int w = 0;
+    for (String x : s) w = Math.max(w, x.length());
+    for (int i = 0; i < s.length; i++) s[i] = " ".repeat(w - s[i].length()) + s[i];
+  }
+}

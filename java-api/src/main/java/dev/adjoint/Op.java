@@ -1,0 +1,159 @@
+package dev.adjoint;
+
+import static dev.adjoint.Ops.add;
+import static dev.adjoint.Ops.broadcastTo;
+import static dev.adjoint.Ops.cos;
+import static dev.adjoint.Ops.div;
+import static dev.adjoint.Ops.matmul;
+import static dev.adjoint.Ops.mul;
+import static dev.adjoint.Ops.neg;
+import static dev.adjoint.Ops.reshape;
+import static dev.adjoint.Ops.sin;
+import static dev.adjoint.Ops.square;
+import static dev.adjoint.Ops.step;
+import static dev.adjoint.Ops.sub;
+import static dev.adjoint.Ops.sum;
+import static dev.adjoint.Ops.sumToShape;
+import static dev.adjoint.Ops.transpose;
+
+/**
+ * The op table: one entry per primitive, in the engine's kernel order (a test compares this list with
+ * the native table through {@code opName(i)}), followed by the Java-only markers that lower to
+ * {@code identity}.
+ *
+ * <p>Each entry carries its name, arity, VJP and JVP, both written in ops so that derivatives can be
+ * differentiated again. Shape and dtype rules are the engine's (engine.h, {@code Graph::addNode}): the
+ * tracer adds each node to the native graph as it is recorded and reads the inferred shape back, so Java
+ * and C++ can never disagree. Reducing a broadcast cotangent to its input's shape, zero cotangents,
+ * accumulation and stopGradient are handled once, in {@link Backward}, not in the rules.
+ *
+ * <pre>{@code
+ * // d/dx sin(x) = cos(x); as a rule: g * cos(x)
+ * SIN("sin", 1, c -> of(mul(c.g(), cos(c.in(0)))), c -> mul(c.t(0), cos(c.in(0))))
+ * }</pre>
+ */
+public enum Op {
+  // ---- kernels, in the order of ADJOINT_OPS in engine.h ----
+  IDENTITY("identity", 1, c -> of(c.g()), c -> c.t(0)),
+  FILL("fill", 0, null, null),
+  ONES_LIKE("onesLike", 1, null, null),
+  ZEROS_LIKE("zerosLike", 1, null, null),
+  NEG("neg", 1, c -> of(neg(c.g())), c -> neg(c.t(0))),
+  SIN("sin", 1, c -> of(mul(c.g(), cos(c.in(0)))), c -> mul(c.t(0), cos(c.in(0)))),
+  COS("cos", 1, c -> of(neg(mul(c.g(), sin(c.in(0))))), c -> neg(mul(c.t(0), sin(c.in(0))))),
+  EXP("exp", 1, c -> of(mul(c.g(), c.out())), c -> mul(c.t(0), c.out())),
+  LOG("log", 1, c -> of(div(c.g(), c.in(0))), c -> div(c.t(0), c.in(0))),
+  TANH(
+      "tanh",
+      1,
+      c -> of(mul(c.g(), sub(c.one(), square(c.out())))),
+      c -> mul(c.t(0), sub(c.one(), square(c.out())))),
+  RELU("relu", 1, c -> of(mul(c.g(), step(c.in(0)))), c -> mul(c.t(0), step(c.in(0)))),
+  /** Heaviside step; its derivative is zero almost everywhere. */
+  STEP("step", 1, c -> of((Tensor) null), c -> null),
+  SQUARE(
+      "square",
+      1,
+      c -> of(mul(c.g(), mul(c.in(0), c.two()))),
+      c -> mul(c.t(0), mul(c.in(0), c.two()))),
+  SQRT("sqrt", 1, c -> of(div(c.g(), mul(c.out(), c.two()))), c -> div(c.t(0), mul(c.out(), c.two()))),
+  ADD("add", 2, c -> of(c.g(), c.g()), c -> Rules.sumTangents(c.t(0), c.t(1), false, c)),
+  SUB("sub", 2, c -> of(c.g(), neg(c.g())), c -> Rules.sumTangents(c.t(0), c.t(1), true, c)),
+  MUL(
+      "mul",
+      2,
+      c -> of(mul(c.g(), c.in(1)), mul(c.in(0), c.g())),
+      c ->
+          Rules.sumTangents(
+              c.t(0) == null ? null : mul(c.t(0), c.in(1)),
+              c.t(1) == null ? null : mul(c.in(0), c.t(1)),
+              false,
+              c)),
+  DIV(
+      "div",
+      2,
+      c -> of(div(c.g(), c.in(1)), neg(div(mul(c.g(), c.out()), c.in(1)))),
+      c ->
+          Rules.sumTangents(
+              c.t(0) == null ? null : div(c.t(0), c.in(1)),
+              c.t(1) == null ? null : div(mul(c.out(), c.t(1)), c.in(1)),
+              true,
+              c)),
+  /** attrs [transposeA, transposeB]; bilinear, so its VJP is its two transpose rules. */
+  MATMUL("matmul", 2, Rules::matmulVjp, Rules::matmulJvp),
+  /** attrs [keepdims, axis...]. */
+  SUM("sum", 1, c -> of(Rules.unreduce(c, c.g())), c -> Rules.reduceLike(c, c.t(0))),
+  MEAN(
+      "mean",
+      1,
+      c -> of(Rules.unreduce(c, div(c.g(), c.scalar(Rules.reducedCount(c))))),
+      c -> Rules.reduceLike(c, c.t(0))),
+  /** Not differentiable: use it under stopGradient (e.g. the shift of a stable log-sum-exp). */
+  MAX("max", 1, Rules::notDifferentiable, Rules::notDifferentiableJvp),
+  SUM_TO_SHAPE(
+      "sumToShape",
+      1,
+      c -> of(broadcastTo(c.g(), c.in(0).shape())),
+      c -> sumToShape(c.t(0), c.node().shape)),
+  RESHAPE(
+      "reshape", 1, c -> of(reshape(c.g(), c.in(0).shape())), c -> reshape(c.t(0), c.node().shape)),
+  TRANSPOSE(
+      "transpose",
+      1,
+      c -> of(transpose(c.g(), Rules.inversePerm(c))),
+      c -> transpose(c.t(0), Rules.perm(c))),
+  BROADCAST_TO(
+      "broadcastTo",
+      1,
+      c -> of(sumToShape(c.g(), c.in(0).shape())),
+      c -> broadcastTo(c.t(0), c.node().shape)),
+  /** A Java function on host arrays; differentiable only through a bprop of its own. */
+  CALLBACK("callback", -1, Rules::callbackVjp, Rules::callbackJvp),
+
+  // ---- Java-only markers, lowered to identity ----
+  /** A graph input: an argument, a parameter, or a captured constant. */
+  INPUT("input", 0, null, null),
+  /** Blocks every derivative through it. */
+  STOP_GRADIENT("stopGradient", 1, c -> of((Tensor) null), c -> null),
+  /** One output leaf of a Cell with a custom bprop; the bprop gives its inputs' cotangents. */
+  CUSTOM_VJP("customVjp", 1, null, c -> c.t(0));
+
+  /** The engine's name for this op (engine.h); the same in Java, C++, kernels, tests and benchmarks. */
+  public final String opName;
+
+  /** Number of inputs, or -1 for variadic. */
+  public final int arity;
+
+  final Rules.Vjp vjp;
+  final Rules.Jvp jvp;
+
+  Op(String opName, int arity, Rules.Vjp vjp, Rules.Jvp jvp) {
+    this.opName = opName;
+    this.arity = arity;
+    this.vjp = vjp;
+    this.jvp = jvp;
+  }
+
+  /** Whether this entry is a native kernel (its ordinal is then its kernel id). */
+  public boolean isKernel() {
+    return ordinal() <= CALLBACK.ordinal();
+  }
+
+  /** The native kernel this op runs as. */
+  int kernelId() {
+    return isKernel() ? ordinal() : IDENTITY.ordinal();
+  }
+
+  public boolean isDifferentiable() {
+    return vjp != null && this != MAX;
+  }
+
+  private static Tensor[] of(Tensor... cotangents) {
+    return cotangents;
+  }
+
+  @Override
+  public String toString() {
+    return opName;
+  }
+}

@@ -1,0 +1,245 @@
+package dev.adjoint;
+
+/**
+ * The primitive ops. Inside a trace they record graph nodes; on concrete tensors outside any trace they
+ * run at once (a one-op graph, compiled once per signature and cached). Binary ops broadcast as NumPy
+ * does.
+ *
+ * <pre>{@code
+ * Tensor out = Ops.matmul(Ops.mul(x, z), y);                // (x * z) @ y
+ * Tensor g   = Ops.matmul(dOut, y, false, true);            // dOut @ y^T, without materialising y^T
+ * Tensor s   = Ops.sum(Ops.sin(x), false, 1);               // row sums of sin(x)
+ * }</pre>
+ */
+public final class Ops {
+  private Ops() {}
+
+  private static final long[] NO_ATTRS = new long[0];
+
+  /** Records (inside a trace) or runs (outside) one primitive. */
+  static Tensor apply(Op op, long[] attrs, double scalar, Tensor... in) {
+    Trace trace = Trace.current();
+    if (trace == null) return Eager.run(op, attrs, scalar, in);
+    Node[] nodes = new Node[in.length];
+    for (int i = 0; i < in.length; i++) {
+      if (in[i] == null) throw new AdjointException(op.opName + ": input " + i + " is null");
+      nodes[i] = trace.nodeOf(in[i]);
+    }
+    return trace.record(op, nodes, attrs, scalar).tensor();
+  }
+
+  private static Tensor unary(Op op, Tensor x) {
+    return apply(op, NO_ATTRS, 0, x);
+  }
+
+  private static Tensor binary(Op op, Tensor a, Tensor b) {
+    return apply(op, NO_ATTRS, 0, a, b);
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  public static Tensor neg(Tensor x) {
+    return unary(Op.NEG, x);
+  }
+
+  public static Tensor sin(Tensor x) {
+    return unary(Op.SIN, x);
+  }
+
+  public static Tensor cos(Tensor x) {
+    return unary(Op.COS, x);
+  }
+
+  public static Tensor exp(Tensor x) {
+    return unary(Op.EXP, x);
+  }
+
+  public static Tensor log(Tensor x) {
+    return unary(Op.LOG, x);
+  }
+
+  public static Tensor tanh(Tensor x) {
+    return unary(Op.TANH, x);
+  }
+
+  public static Tensor relu(Tensor x) {
+    return unary(Op.RELU, x);
+  }
+
+  /** 1 where x > 0, else 0; its derivative is zero. */
+  public static Tensor step(Tensor x) {
+    return unary(Op.STEP, x);
+  }
+
+  public static Tensor square(Tensor x) {
+    return unary(Op.SQUARE, x);
+  }
+
+  public static Tensor sqrt(Tensor x) {
+    return unary(Op.SQRT, x);
+  }
+
+  public static Tensor add(Tensor a, Tensor b) {
+    return binary(Op.ADD, a, b);
+  }
+
+  public static Tensor sub(Tensor a, Tensor b) {
+    return binary(Op.SUB, a, b);
+  }
+
+  public static Tensor mul(Tensor a, Tensor b) {
+    return binary(Op.MUL, a, b);
+  }
+
+  public static Tensor div(Tensor a, Tensor b) {
+    return binary(Op.DIV, a, b);
+  }
+
+  public static Tensor add(Tensor a, double b) {
+    return add(a, scalarLike(b, a.dtype()));
+  }
+
+  public static Tensor sub(Tensor a, double b) {
+    return sub(a, scalarLike(b, a.dtype()));
+  }
+
+  public static Tensor mul(Tensor a, double b) {
+    return mul(a, scalarLike(b, a.dtype()));
+  }
+
+  public static Tensor div(Tensor a, double b) {
+    return div(a, scalarLike(b, a.dtype()));
+  }
+
+  // ---------------------------------------------------------------- matmul
+
+  public static Tensor matmul(Tensor a, Tensor b) {
+    return matmul(a, b, false, false);
+  }
+
+  /**
+   * op(a) @ op(b), where op transposes the last two axes when asked; the engine passes the transposes
+   * to BLAS as flags. Leading (batch) axes broadcast.
+   */
+  public static Tensor matmul(Tensor a, Tensor b, boolean transposeA, boolean transposeB) {
+    return apply(Op.MATMUL, new long[] {transposeA ? 1 : 0, transposeB ? 1 : 0}, 0, a, b);
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  /** Sum of all elements, as a rank-0 tensor. */
+  public static Tensor sum(Tensor x) {
+    return sum(x, false);
+  }
+
+  /** Sum over {@code axes} (all when none are given); negative axes count from the end. */
+  public static Tensor sum(Tensor x, boolean keepdims, int... axes) {
+    return apply(Op.SUM, reduceAttrs(keepdims, axes), 0, x);
+  }
+
+  public static Tensor mean(Tensor x) {
+    return mean(x, false);
+  }
+
+  public static Tensor mean(Tensor x, boolean keepdims, int... axes) {
+    return apply(Op.MEAN, reduceAttrs(keepdims, axes), 0, x);
+  }
+
+  /** Maximum over axes; not differentiable (use it under {@link #stopGradient}). */
+  public static Tensor max(Tensor x, boolean keepdims, int... axes) {
+    return apply(Op.MAX, reduceAttrs(keepdims, axes), 0, x);
+  }
+
+  /** Sums {@code x} down to {@code shape}: the reverse of broadcasting {@code shape} to x's shape. */
+  public static Tensor sumToShape(Tensor x, long... shape) {
+    return apply(Op.SUM_TO_SHAPE, shape.clone(), 0, x);
+  }
+
+  private static long[] reduceAttrs(boolean keepdims, int[] axes) {
+    long[] a = new long[axes.length + 1];
+    a[0] = keepdims ? 1 : 0;
+    for (int i = 0; i < axes.length; i++) a[i + 1] = axes[i];
+    return a;
+  }
+
+  // ---------------------------------------------------------------- shapes
+
+  public static Tensor reshape(Tensor x, long... shape) {
+    return apply(Op.RESHAPE, shape.clone(), 0, x);
+  }
+
+  /** Permutes axes; with no perm, reverses them. */
+  public static Tensor transpose(Tensor x, long... perm) {
+    return apply(Op.TRANSPOSE, perm.clone(), 0, x);
+  }
+
+  public static Tensor broadcastTo(Tensor x, long... shape) {
+    return apply(Op.BROADCAST_TO, shape.clone(), 0, x);
+  }
+
+  // ---------------------------------------------------------------- constants
+
+  public static Tensor fill(DType dtype, double value, long... shape) {
+    long[] attrs = new long[shape.length + 1];
+    attrs[0] = dtype.code;
+    System.arraycopy(shape, 0, attrs, 1, shape.length);
+    return apply(Op.FILL, attrs, value);
+  }
+
+  /** A rank-0 constant; broadcasts against anything. */
+  public static Tensor scalarLike(double value, DType dtype) {
+    return fill(dtype, value);
+  }
+
+  public static Tensor onesLike(Tensor x) {
+    return unary(Op.ONES_LIKE, x);
+  }
+
+  public static Tensor zerosLike(Tensor x) {
+    return unary(Op.ZEROS_LIKE, x);
+  }
+
+  // ---------------------------------------------------------------- autodiff control
+
+  /** The value of x, through which no derivative flows (MindSpore's {@code stop_gradient}). */
+  public static Tensor stopGradient(Tensor x) {
+    if (Trace.current() == null) return x; // nothing is being differentiated outside a trace
+    return unary(Op.STOP_GRADIENT, x);
+  }
+
+  // ---------------------------------------------------------------- host code
+
+  /**
+   * A node whose body is Java code on host arrays (for what no op expresses). It has no derivative of
+   * its own: give it one with a Cell that overrides bprop.
+   *
+   * <pre>{@code
+   * Tensor y = Ops.hostCall("cube", (in, out) -> { for (int i = 0; i < out.length; i++) out[i] = Math.pow(in[0][i], 3); },
+   *                         x.dtype(), x.shape(), x);
+   * }</pre>
+   */
+  public static Tensor hostCall(String name, HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
+    return HostFunctions.call(name, kernel::compute, outDtype, outShape, in);
+  }
+
+  /** The body of {@link #hostCall}: reads {@code inputs}, fills {@code output}, both row-major. */
+  @FunctionalInterface
+  public interface HostKernel {
+    void compute(double[][] inputs, double[] output);
+  }
+
+  // ---------------------------------------------------------------- composites
+
+  /** log(softmax(x)) over the last axis, stable: the max shift sits under stopGradient. */
+  public static Tensor logSoftmax(Tensor x) {
+    Tensor shift = stopGradient(max(x, true, -1));
+    Tensor z = sub(x, shift);
+    return sub(z, log(sum(exp(z), true, -1)));
+  }
+
+  /** Mean over the batch of -sum(labels * logSoftmax(logits)); labels are one-hot or probabilities. */
+  public static Tensor softmaxCrossEntropy(Tensor logits, Tensor labels) {
+    Tensor perRow = neg(sum(mul(labels, logSoftmax(logits)), false, -1));
+    return mean(perRow);
+  }
+}

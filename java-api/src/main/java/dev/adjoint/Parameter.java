@@ -1,0 +1,64 @@
+package dev.adjoint;
+
+import java.util.Arrays;
+
+/**
+ * A named, trainable tensor held by a Cell. Compiled graphs read a parameter's current value at every
+ * call, so an optimizer may update it in place ({@link #assign}) or replace it ({@link #set}).
+ *
+ * <pre>{@code
+ * class Net extends Cell {
+ *   final Parameter z = parameter("z", Tensor.of(new float[] {1f}));
+ *   ...
+ * }
+ * }</pre>
+ */
+public final class Parameter extends Tensor {
+  private final String name;
+  private boolean requiresGrad = true;
+
+  public Parameter(String name, Tensor value) {
+    super(copyOf(value));
+    this.name = name;
+  }
+
+  private static Storage copyOf(Tensor value) {
+    if (value.isSymbolic()) throw new AdjointException("parameter value must be concrete, got " + value.describe());
+    Storage src = value.storage();
+    Storage s = Storage.allocate(src.device, src.dtype, src.shape);
+    Engine.run(() -> s.buffer().copyFrom(src.buffer()));
+    return s;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public boolean requiresGrad() {
+    return requiresGrad;
+  }
+
+  public Parameter requiresGrad(boolean value) {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** Copies {@code value} into this parameter's memory (same shape and dtype), in place. */
+  public void assign(Tensor value) {
+    Storage src = value.storage();
+    if (!Arrays.equals(src.shape, storage().shape) || src.dtype != dtype())
+      throw new AdjointException(
+          "parameter '" + name + "' is " + describe() + ", cannot assign " + value.describe());
+    Engine.run(() -> storage().buffer().copyFrom(src.buffer()));
+  }
+
+  /** Replaces this parameter's value with a copy of {@code value}; the shape and dtype must not change. */
+  public void set(Tensor value) {
+    assign(value);
+  }
+
+  @Override
+  public String toString() {
+    return "Parameter(name=" + name + ", " + super.toString() + ")";
+  }
+}

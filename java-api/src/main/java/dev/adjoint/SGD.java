@@ -1,0 +1,50 @@
+package dev.adjoint;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Stochastic gradient descent, compiled into the step: forward, backward and the in-place update of
+ * every parameter run as one native graph per call (parameters are updated on their device).
+ *
+ * <pre>{@code
+ * SGD sgd = new SGD(net.trainableParams(), 0.01);
+ * Cell step = sgd.step(lossCell);                 // lossCell.call(x, t) returns a scalar loss
+ * for (...) { Tensor loss = step.apply(x, t); }   // params updated in place
+ * }</pre>
+ */
+public final class SGD {
+  private final ParameterTuple params;
+  private final double lr;
+
+  public SGD(ParameterTuple params, double lr) {
+    if (!(lr > 0)) throw new AdjointException("learning rate must be > 0, got " + lr);
+    this.params = params;
+    this.lr = lr;
+  }
+
+  /** A cell that returns the loss and updates the parameters by {@code p -= lr * dloss/dp}. */
+  public Cell step(Cell loss) {
+    return new Cell() {
+      @Override
+      public Value construct(Tensor... in) {
+        Trace trace = Trace.current();
+        List<Node> wrt = new ArrayList<>();
+        for (Parameter p : params) wrt.add(trace.nodeOf(p));
+        Tensor out = loss.invoke(in).asTensor();
+        if (out.numel() != 1) throw new AdjointException("SGD: the loss must be a scalar, got " + out.describe());
+        Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
+        for (int i = 0; i < g.length; i++) {
+          Parameter p = params.get(i);
+          trace.update(p, Ops.sub(p, Ops.mul(g[i], lr)));
+        }
+        return out;
+      }
+
+      @Override
+      public String name() {
+        return "SGD.step(" + loss.name() + ")";
+      }
+    };
+  }
+}

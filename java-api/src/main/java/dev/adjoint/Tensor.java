@@ -1,0 +1,320 @@
+package dev.adjoint;
+
+import dev.adjoint.engine.AdjointEngine;
+import java.util.Arrays;
+import java.util.Random;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A dense, row-major array of float32, float64 or int32 in engine memory, or, while a Cell is being
+ * traced, a symbolic stand-in for a value of the graph being recorded.
+ *
+ * <pre>{@code
+ * Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});   // Float32 [2, 3]
+ * Tensor y = Tensor.of(new double[] {1, 2, 3, 4}, 2, 2);                          // Float64 [2, 2]
+ * System.out.println(x);   // Tensor(shape=[2, 3], dtype=Float32, value=
+ *                          // [[0.8 0.6 0.2]
+ *                          //  [1.8 1.3 1.1]])
+ * try (Tensor s = x.sin()) { float[] v = s.toFloatArray(); }
+ * }</pre>
+ *
+ * A concrete tensor owns native memory: {@link #close()} frees it at once (a Cleaner frees it otherwise).
+ */
+public sealed class Tensor implements Value, AutoCloseable permits Parameter {
+  private final DType dtype;
+  private final long[] shape;
+  private final Node node;
+  Storage storage;
+
+  /** A concrete tensor owning {@code storage}. */
+  Tensor(Storage storage) {
+    this.storage = storage;
+    this.dtype = storage.dtype;
+    this.shape = storage.shape;
+    this.node = null;
+  }
+
+  /** A symbolic tensor standing for {@code node} of an open trace. */
+  Tensor(Node node) {
+    this.node = node;
+    this.dtype = node.dtype;
+    this.shape = node.shape;
+  }
+
+  // ---------------------------------------------------------------- factories
+
+  public static Tensor of(float[] data) {
+    return of(data, data.length);
+  }
+
+  public static Tensor of(double[] data) {
+    return of(data, data.length);
+  }
+
+  public static Tensor of(int[] data) {
+    return of(data, data.length);
+  }
+
+  public static Tensor of(float[][] rows) {
+    int cols = rows.length == 0 ? 0 : rows[0].length;
+    float[] flat = new float[rows.length * cols];
+    for (int i = 0; i < rows.length; i++) {
+      if (rows[i].length != cols)
+        throw new AdjointException("ragged rows: row 0 has " + cols + " values, row " + i + " has " + rows[i].length);
+      System.arraycopy(rows[i], 0, flat, i * cols, cols);
+    }
+    return of(flat, rows.length, cols);
+  }
+
+  public static Tensor of(double[][] rows) {
+    int cols = rows.length == 0 ? 0 : rows[0].length;
+    double[] flat = new double[rows.length * cols];
+    for (int i = 0; i < rows.length; i++) {
+      if (rows[i].length != cols)
+        throw new AdjointException("ragged rows: row 0 has " + cols + " values, row " + i + " has " + rows[i].length);
+      System.arraycopy(rows[i], 0, flat, i * cols, cols);
+    }
+    return of(flat, rows.length, cols);
+  }
+
+  public static Tensor of(float[] data, long... shape) {
+    checkCount(data.length, shape);
+    Tensor t = empty(DType.FLOAT32, shape);
+    new FloatPointer(t.storage.buffer().data()).put(data);
+    return t;
+  }
+
+  public static Tensor of(double[] data, long... shape) {
+    checkCount(data.length, shape);
+    Tensor t = empty(DType.FLOAT64, shape);
+    new DoublePointer(t.storage.buffer().data()).put(data);
+    return t;
+  }
+
+  public static Tensor of(int[] data, long... shape) {
+    checkCount(data.length, shape);
+    Tensor t = empty(DType.INT32, shape);
+    new IntPointer(t.storage.buffer().data()).put(data);
+    return t;
+  }
+
+  public static Tensor scalar(float v) {
+    return of(new float[] {v}, new long[0]);
+  }
+
+  public static Tensor scalar(double v) {
+    return of(new double[] {v}, new long[0]);
+  }
+
+  public static Tensor zeros(DType dtype, long... shape) {
+    return full(dtype, 0, shape);
+  }
+
+  public static Tensor ones(DType dtype, long... shape) {
+    return full(dtype, 1, shape);
+  }
+
+  public static Tensor full(DType dtype, double value, long... shape) {
+    Tensor t = Ops.fill(dtype, value, shape);
+    return t;
+  }
+
+  /** Uniform values in [lo, hi) from {@code random}: reproducible initial weights. */
+  public static Tensor uniform(Random random, DType dtype, double lo, double hi, long... shape) {
+    int n = Math.toIntExact(numel(shape));
+    if (dtype == DType.FLOAT64) {
+      double[] v = new double[n];
+      for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * random.nextDouble();
+      return of(v, shape);
+    }
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) v[i] = (float) (lo + (hi - lo) * random.nextDouble());
+    return of(v, shape);
+  }
+
+  static Tensor empty(DType dtype, long[] shape) {
+    for (long d : shape) if (d < 0) throw new AdjointException("negative dimension in shape " + Format.shape(shape));
+    return new Tensor(Storage.allocate(Device.CPU, dtype, shape.clone()));
+  }
+
+  private static void checkCount(int have, long[] shape) {
+    if (numel(shape) != have)
+      throw new AdjointException(
+          "shape " + Format.shape(shape) + " needs " + numel(shape) + " values, got " + have);
+  }
+
+  static long numel(long[] shape) {
+    long n = 1;
+    for (long d : shape) n *= d;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- properties
+
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  public int rank() {
+    return shape.length;
+  }
+
+  public long numel() {
+    return numel(shape);
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  public Device device() {
+    return node != null ? node.trace.device : storage().device;
+  }
+
+  /** Whether this tensor stands for a value of a graph being traced. */
+  public boolean isSymbolic() {
+    return node != null;
+  }
+
+  Node node() {
+    return node;
+  }
+
+  Storage storage() {
+    if (node != null)
+      throw new AdjointException(
+          "tensor " + describe() + " is symbolic (it belongs to a Cell being traced) and has no value yet");
+    return storage;
+  }
+
+  /** "Float32 [2, 3]". */
+  public String describe() {
+    return dtype + " " + Format.shape(shape);
+  }
+
+  // ---------------------------------------------------------------- data out
+
+  public float[] toFloatArray() {
+    requireHostable(DType.FLOAT32);
+    float[] out = new float[Math.toIntExact(numel())];
+    try (FloatPointer p = new FloatPointer(out.length)) {
+      copyOut(p, (long) out.length * 4);
+      p.get(out);
+    }
+    return out;
+  }
+
+  public double[] toDoubleArray() {
+    if (dtype == DType.FLOAT32) {
+      float[] f = toFloatArray();
+      double[] d = new double[f.length];
+      for (int i = 0; i < f.length; i++) d[i] = f[i];
+      return d;
+    }
+    if (dtype == DType.INT32) {
+      int[] v = toIntArray();
+      return Arrays.stream(v).asDoubleStream().toArray();
+    }
+    double[] out = new double[Math.toIntExact(numel())];
+    try (DoublePointer p = new DoublePointer(out.length)) {
+      copyOut(p, (long) out.length * 8);
+      p.get(out);
+    }
+    return out;
+  }
+
+  public int[] toIntArray() {
+    requireHostable(DType.INT32);
+    int[] out = new int[Math.toIntExact(numel())];
+    try (IntPointer p = new IntPointer(out.length)) {
+      copyOut(p, (long) out.length * 4);
+      p.get(out);
+    }
+    return out;
+  }
+
+  /** The single value of a one-element tensor. */
+  public double item() {
+    if (numel() != 1) throw new AdjointException("item() needs one element, tensor is " + describe());
+    return toDoubleArray()[0];
+  }
+
+  private void requireHostable(DType wanted) {
+    if (dtype != wanted) throw new AdjointException("tensor is " + describe() + ", not " + wanted);
+  }
+
+  private void copyOut(Pointer dst, long bytes) {
+    AdjointEngine.Buffer b = storage().buffer();
+    Engine.run(() -> b.copyToHost(dst, bytes));
+  }
+
+  /** A copy of this tensor on {@code device}. */
+  public Tensor to(Device device) {
+    Storage s = storage();
+    Storage out = Storage.allocate(device, dtype, shape);
+    Engine.run(() -> out.buffer().copyFrom(s.buffer()));
+    return new Tensor(out);
+  }
+
+  /** Frees the native memory now; idempotent. Using the tensor afterwards throws IllegalStateException. */
+  @Override
+  public void close() {
+    if (storage != null) storage.close();
+  }
+
+  public boolean isClosed() {
+    return storage != null && storage.isClosed();
+  }
+
+  // ---------------------------------------------------------------- fluent ops
+
+  public Tensor add(Tensor o) {
+    return Ops.add(this, o);
+  }
+
+  public Tensor sub(Tensor o) {
+    return Ops.sub(this, o);
+  }
+
+  public Tensor mul(Tensor o) {
+    return Ops.mul(this, o);
+  }
+
+  public Tensor div(Tensor o) {
+    return Ops.div(this, o);
+  }
+
+  public Tensor matmul(Tensor o) {
+    return Ops.matmul(this, o);
+  }
+
+  public Tensor neg() {
+    return Ops.neg(this);
+  }
+
+  public Tensor sin() {
+    return Ops.sin(this);
+  }
+
+  public Tensor cos() {
+    return Ops.cos(this);
+  }
+
+  public Tensor sum() {
+    return Ops.sum(this);
+  }
+
+  public Tensor reshape(long... newShape) {
+    return Ops.reshape(this, newShape);
+  }
+
+  @Override
+  public String toString() {
+    if (node != null) return "Tensor(shape=" + Format.shape(shape) + ", dtype=" + dtype + ", symbolic " + node + ")";
+    if (storage.isClosed()) return "Tensor(shape=" + Format.shape(shape) + ", dtype=" + dtype + ", released)";
+    return "Tensor(shape=" + Format.shape(shape) + ", dtype=" + dtype + ", value=\n" + Format.values(this) + ")";
+  }
+}

@@ -1,0 +1,260 @@
+// Graph-level passes run by every backend: dead-code elimination, and one rebuilding pass that does
+// common-subexpression elimination, algebraic simplification and constant folding together.
+//
+// Note [Rebuild]: simplify() re-emits the graph node by node into a fresh node list (Note [Node order]).
+// Each node is first rewritten against the already-emitted (hence already simplified) inputs, then
+// looked up in a table of emitted nodes; a rule may emit helper nodes (a fill, a broadcastTo) through
+// the same path, so they are simplified and shared too. Rules only fire where the result is exact
+// (x * 1, x + 0, neg(neg x), layout no-ops) except the documented broadcastTo/sumToShape rule,
+// which multiplies instead of summing copies.
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "compiler/ir.h"
+
+namespace adjoint {
+
+void eliminateDeadCode(Graph::Impl* g) {
+  size_t n = g->nodes.size();
+  std::vector<char> live(n, 0);
+  for (int o : g->outputs) live[o] = 1;
+  for (auto& u : g->updates) live[u.second] = 1;
+  for (int i : g->inputNodes) live[i] = 1;   // inputs keep their slots even when unused
+  for (size_t i = n; i-- > 0;)
+    if (live[i])
+      for (int in : g->nodes[i].in) live[in] = 1;
+  std::vector<int> remap(n, -1);
+  std::vector<Node> kept;
+  for (size_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    Node node = std::move(g->nodes[i]);
+    for (int& in : node.in) in = remap[in];
+    remap[i] = (int)kept.size();
+    kept.push_back(std::move(node));
+  }
+  g->nodes = std::move(kept);
+  for (int& o : g->outputs) o = remap[o];
+  for (auto& u : g->updates) u.second = remap[u.second];
+  for (int& i : g->inputNodes) i = remap[i];
+}
+
+namespace {
+
+// Evaluates an elementwise op on constants in the node's dtype, like the kernels do.
+template <class T>
+double evalT(int op, T a, T b) {
+  switch (op) {
+    case OP_neg: return -a;
+    case OP_sin: return std::sin(a);
+    case OP_cos: return std::cos(a);
+    case OP_exp: return std::exp(a);
+    case OP_log: return std::log(a);
+    case OP_tanh: return std::tanh(a);
+    case OP_relu: return a < 0 ? T(0) : a;
+    case OP_step: return a > 0 ? T(1) : T(0);
+    case OP_square: return (T)(a * a);
+    case OP_sqrt: return std::sqrt(a);
+    case OP_add: return (T)(a + b);
+    case OP_sub: return (T)(a - b);
+    case OP_mul: return (T)(a * b);
+    case OP_div: return (T)(a / b);
+  }
+  return 0;
+}
+
+double evalConst(int op, int dtype, double a, double b) {
+  return dtype == kFloat32 ? evalT<float>(op, (float)a, (float)b) : evalT<double>(op, a, b);
+}
+
+struct Rebuilder {
+  Graph::Impl out;
+  std::unordered_map<std::string, int> table;
+
+  const Node& node(int id) const { return out.nodes[id]; }
+
+  bool isFill(int id, double* value) const {
+    if (node(id).op != OP_fill) return false;
+    if (value) *value = node(id).scalar;
+    return true;
+  }
+  bool isFillOf(int id, double v) const {
+    double c;
+    return isFill(id, &c) && c == v && !std::signbit(c) == !std::signbit(v);
+  }
+
+  int emitFill(int dtype, const std::vector<int64_t>& shape, double value) {
+    Node f;
+    f.op = OP_fill;
+    f.attrs.push_back(dtype);
+    f.attrs.insert(f.attrs.end(), shape.begin(), shape.end());
+    f.scalar = dtype == kFloat32 ? (double)(float)value : value;
+    f.desc.dtype = dtype;
+    f.desc.shape = shape;
+    return emit(std::move(f));
+  }
+
+  int emitOp(int op, std::vector<int> in, std::vector<int64_t> attrs) {
+    Node n;
+    n.op = op;
+    n.in = std::move(in);
+    n.attrs = std::move(attrs);
+    std::vector<const TensorDesc*> descs;
+    for (int i : n.in) descs.push_back(&node(i).desc);
+    n.desc = inferNode(op, descs, n.attrs, 0);
+    return emit(std::move(n));
+  }
+
+  // x, or x broadcast to `shape` when the op's result is bigger than x.
+  int sameValue(int x, const TensorDesc& result) {
+    if (node(x).desc.shape == result.shape) return x;
+    return emitOp(OP_broadcastTo, {x}, result.shape);
+  }
+
+  static bool isLastTwoSwap(const Node& t) {
+    size_t r = t.desc.shape.size();
+    if (t.op != OP_transpose || r < 2) return false;
+    for (size_t i = 0; i < r; ++i) {
+      int64_t p = t.attrs.empty() ? (int64_t)(r - 1 - i) : t.attrs[i];
+      int64_t want = i + 2 < r ? (int64_t)i : (int64_t)(i == r - 2 ? r - 1 : r - 2);
+      if (p != want) return false;
+    }
+    return true;
+  }
+
+  // Returns the id of an equivalent node, or -1 to emit `n` (possibly modified) as is.
+  int rewrite(Node& n) {
+    const int op = n.op;
+    const TensorDesc& d = n.desc;
+    double a, b;
+    if (op == OP_identity) return n.in[0];
+    if (op == OP_onesLike || op == OP_zerosLike) return emitFill(d.dtype, d.shape, op == OP_onesLike ? 1 : 0);
+    if (isUnaryOp(op)) {
+      if (isFill(n.in[0], &a)) return emitFill(d.dtype, d.shape, evalConst(op, d.dtype, a, 0));
+      if (op == OP_neg && node(n.in[0]).op == OP_neg) return node(n.in[0]).in[0];
+      return -1;
+    }
+    if (isBinaryOp(op)) {
+      int x = n.in[0], y = n.in[1];
+      if (isFill(x, &a) && isFill(y, &b)) return emitFill(d.dtype, d.shape, evalConst(op, d.dtype, a, b));
+      if ((op == OP_mul || op == OP_div) && isFillOf(y, 1)) return sameValue(x, d);
+      if (op == OP_mul && isFillOf(x, 1)) return sameValue(y, d);
+      if ((op == OP_add || op == OP_sub) && isFill(y, &b) && b == 0) return sameValue(x, d);
+      if (op == OP_add && isFill(x, &a) && a == 0) return sameValue(y, d);
+      return -1;
+    }
+    int x = n.in.empty() ? -1 : n.in[0];
+    switch (op) {
+      case OP_matmul:
+        for (int k = 0; k < 2; ++k) {
+          const Node& t = node(n.in[k]);
+          if (!isLastTwoSwap(t)) continue;
+          if (n.attrs.size() != 2) n.attrs.assign(2, 0);
+          n.attrs[k] = !n.attrs[k];
+          n.in[k] = t.in[0];
+        }
+        return -1;
+      case OP_reshape:
+      case OP_broadcastTo:
+        if (node(x).desc.shape == d.shape) return x;
+        if (isFill(x, &a)) return emitFill(d.dtype, d.shape, a);
+        if (node(x).op == op) {   // reshape(reshape y) = reshape y; same for broadcastTo
+          n.in[0] = node(x).in[0];
+          n.attrs = d.shape;
+          return node(n.in[0]).desc.shape == d.shape ? n.in[0] : -1;
+        }
+        if (op == OP_reshape) n.attrs = d.shape;   // resolve the -1 so equal reshapes share a key
+        return -1;
+      case OP_transpose: {
+        size_t r = d.shape.size();
+        std::vector<int64_t> perm(r);
+        for (size_t i = 0; i < r; ++i) perm[i] = n.attrs.empty() ? (int64_t)(r - 1 - i) : n.attrs[i];
+        if (isFill(x, &a)) return emitFill(d.dtype, d.shape, a);
+        if (node(x).op == OP_transpose) {   // transpose(transpose(y, p), q) = transpose(y, p[q])
+          const Node& t = node(x);
+          std::vector<int64_t> inner(r);
+          for (size_t i = 0; i < r; ++i) inner[i] = t.attrs.empty() ? (int64_t)(r - 1 - i) : t.attrs[i];
+          for (size_t i = 0; i < r; ++i) perm[i] = inner[perm[i]];
+          n.in[0] = t.in[0];
+        }
+        bool ident = true;
+        for (size_t i = 0; i < r; ++i) ident = ident && perm[i] == (int64_t)i;
+        if (ident) return n.in[0];
+        n.attrs = perm;
+        return -1;
+      }
+      case OP_sumToShape: {
+        if (node(x).desc.shape == d.shape) return x;
+        const Node& src = node(x);
+        if (isFill(x, &a)) return emitFill(d.dtype, d.shape, a * (double)(src.desc.numel() / std::max<int64_t>(1, d.numel())));
+        if (src.op == OP_broadcastTo && node(src.in[0]).desc.shape == d.shape) {
+          // Summing k broadcast copies of y is k * y (exact up to rounding of the product).
+          int y = src.in[0];
+          int64_t k = src.desc.numel() / std::max<int64_t>(1, d.numel());
+          if (k == 1 || d.numel() == 0) return y;
+          return emitOp(OP_mul, {y, emitFill(d.dtype, {}, (double)k)}, {});
+        }
+        return -1;
+      }
+      case OP_sum:
+      case OP_mean:
+      case OP_max:
+        if (isFill(x, &a)) {
+          int64_t count = node(x).desc.numel() / std::max<int64_t>(1, d.numel());
+          return emitFill(d.dtype, d.shape, op == OP_sum ? a * (double)count : (count == 0 ? NAN : a));
+        }
+        return -1;
+    }
+    return -1;
+  }
+
+  static std::string key(const Node& n) {
+    std::string k;
+    auto put = [&](const void* p, size_t len) { k.append((const char*)p, len); };
+    put(&n.op, sizeof n.op);
+    put(&n.desc.dtype, sizeof n.desc.dtype);
+    size_t sizes[3] = {n.in.size(), n.attrs.size(), n.desc.shape.size()};
+    put(sizes, sizeof sizes);
+    put(n.in.data(), n.in.size() * sizeof(int));
+    put(n.attrs.data(), n.attrs.size() * sizeof(int64_t));
+    put(n.desc.shape.data(), n.desc.shape.size() * sizeof(int64_t));
+    put(&n.scalar, sizeof n.scalar);   // bitwise: 0.0 and -0.0 stay distinct, NaN matches itself
+    return k;
+  }
+
+  int emit(Node n) {
+    if (n.op != OP_INPUT) {
+      int same = rewrite(n);
+      if (same >= 0) return same;
+    }
+    bool shareable = n.op != OP_INPUT && n.op != OP_callback;   // callbacks may have side effects
+    std::string k;
+    if (shareable) {
+      k = key(n);
+      auto it = table.find(k);
+      if (it != table.end()) return it->second;
+    }
+    out.nodes.push_back(std::move(n));
+    int id = (int)out.nodes.size() - 1;
+    if (shareable) table.emplace(std::move(k), id);
+    return id;
+  }
+};
+
+}  // namespace
+
+void simplify(Graph::Impl* g) {
+  Rebuilder rb;
+  std::vector<int> remap(g->nodes.size(), -1);
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    Node n = g->nodes[i];
+    for (int& in : n.in) in = remap[in];
+    remap[i] = rb.emit(std::move(n));
+  }
+  for (int& o : g->outputs) o = remap[o];
+  for (auto& u : g->updates) u.second = remap[u.second];
+  for (int& i : g->inputNodes) i = remap[i];
+  g->nodes = std::move(rb.out.nodes);
+}
+
+}  // namespace adjoint

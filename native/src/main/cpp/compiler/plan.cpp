@@ -1,0 +1,252 @@
+// Lowering a simplified, fused graph to a Program: slots, memory plan and schedule.
+//
+// Note [Storage]: several slots may share one storage (one piece of memory): a reshape that is not
+// an output aliases its source, and an elementwise step may run in place in an input that dies
+// there. Liveness, arena packing and the dependency edges are all computed per storage, so an
+// alias keeps its source alive and an in-place write waits for every other reader.
+//
+// Note [Dependencies]: Step::after holds every step that must finish first: the producers of what a
+// step reads (RAW), the earlier readers and writers of what it overwrites (WAR/WAW, including an
+// update writing back into an input), and every access of an earlier storage whose arena bytes it
+// reuses. With these edges any order that respects `after` is valid, which is what lets the CPU
+// executor and a stream-based backend run independent steps concurrently on top of a memory plan
+// made for the sequential order.
+#include <algorithm>
+
+#include "compiler/ir.h"
+
+namespace adjoint {
+namespace {
+
+struct Storage {
+  int kind;
+  int index;
+  int64_t bytes;
+  int def = -1, last = -1;
+  int64_t offset = 0;
+  int mergedInto = -1;
+};
+
+constexpr int64_t kAlign = 64;
+int64_t alignUp(int64_t b) { return (b + kAlign - 1) / kAlign * kAlign; }
+
+class Lowering {
+ public:
+  explicit Lowering(const Graph::Impl& g) : g_(g) {}
+
+  Program run() {
+    buildSteps();
+    planMemory();
+    addDependencies();
+    assignLanes();
+    for (size_t s = 0; s < p_.slots.size(); ++s)
+      if (p_.slots[s].kind == SLOT_TEMP) p_.slots[s].offset = st_[root(slotStorage_[s])].offset;
+    return std::move(p_);
+  }
+
+ private:
+  int root(int st) const {
+    while (st_[st].mergedInto >= 0) st = st_[st].mergedInto;
+    return st;
+  }
+
+  int newStorage(int kind, int index, int64_t bytes) {
+    st_.push_back({kind, index, bytes});
+    return (int)st_.size() - 1;
+  }
+
+  int newSlot(const TensorDesc& desc, int storage) {
+    Slot s;
+    s.desc = desc;
+    s.kind = st_[storage].kind;
+    s.index = st_[storage].index;
+    p_.slots.push_back(s);
+    slotStorage_.push_back(storage);
+    return (int)p_.slots.size() - 1;
+  }
+
+  int newTemp(const TensorDesc& desc) { return newSlot(desc, newStorage(SLOT_TEMP, -1, desc.bytes())); }
+
+  void addStep(int op, std::vector<int> in, int out, const Node* node) {
+    Step s;
+    s.op = op;
+    s.in = std::move(in);
+    s.out = out;
+    if (node) {
+      s.attrs = node->attrs;
+      s.scalar = node->scalar;
+      s.code = node->code;
+    }
+    p_.steps.push_back(std::move(s));
+  }
+
+  void buildSteps() {
+    const auto& nodes = g_.nodes;
+    std::vector<int> nodeSlot(nodes.size(), -1), claimedBy(nodes.size(), -1);
+    for (size_t i = 0; i < g_.inputNodes.size(); ++i) {
+      const TensorDesc& d = nodes[g_.inputNodes[i]].desc;
+      nodeSlot[g_.inputNodes[i]] = newSlot(d, newStorage(SLOT_INPUT, (int)i, d.bytes()));
+    }
+    for (size_t k = 0; k < g_.outputs.size(); ++k) {
+      int v = g_.outputs[k];
+      if (nodes[v].op != OP_INPUT && claimedBy[v] < 0) claimedBy[v] = (int)k;
+    }
+    for (size_t id = 0; id < nodes.size(); ++id) {
+      const Node& n = nodes[id];
+      if (n.op == OP_INPUT) continue;
+      if (n.op == OP_reshape && claimedBy[id] < 0) {   // alias, no step (Note [Storage])
+        nodeSlot[id] = newSlot(n.desc, slotStorage_[nodeSlot[n.in[0]]]);
+        continue;
+      }
+      int out = claimedBy[id] >= 0 ? newSlot(n.desc, newStorage(SLOT_OUTPUT, claimedBy[id], n.desc.bytes())) : newTemp(n.desc);
+      std::vector<int> in;
+      for (int i : n.in) in.push_back(nodeSlot[i]);
+      addStep(n.op, std::move(in), out, &n);
+      nodeSlot[id] = out;
+    }
+    for (size_t k = 0; k < g_.outputs.size(); ++k) {
+      int v = g_.outputs[k];
+      if (claimedBy[v] == (int)k) continue;
+      int out = newSlot(nodes[v].desc, newStorage(SLOT_OUTPUT, (int)k, nodes[v].desc.bytes()));
+      addStep(OP_identity, {nodeSlot[v]}, out, nullptr);
+    }
+    // Updates write into input buffers after everything else. A value that lives in an input's
+    // memory is snapshotted first, so `a <- b, b <- a` swaps instead of copying one value twice.
+    std::vector<int> valueSlot;
+    for (auto& u : g_.updates) {
+      int sv = nodeSlot[u.second];
+      if (u.second != g_.inputNodes[u.first] && st_[slotStorage_[sv]].kind == SLOT_INPUT) {
+        int t = newTemp(nodes[u.second].desc);
+        addStep(OP_identity, {sv}, t, nullptr);
+        sv = t;
+      }
+      valueSlot.push_back(sv);
+    }
+    for (size_t k = 0; k < g_.updates.size(); ++k) {
+      const auto& u = g_.updates[k];
+      if (u.second == g_.inputNodes[u.first]) continue;   // x <- x
+      addStep(OP_identity, {valueSlot[k]}, nodeSlot[g_.inputNodes[u.first]], nullptr);
+    }
+  }
+
+  void planMemory() {
+    auto& steps = p_.steps;
+    for (size_t s = 0; s < steps.size(); ++s) {
+      for (int in : steps[s].in) st_[slotStorage_[in]].last = (int)s;
+      Storage& o = st_[slotStorage_[steps[s].out]];
+      if (o.def < 0) o.def = (int)s;
+    }
+    // In place: an elementwise step may write over a same-sized temp input that dies at this step.
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const Step& step = steps[s];
+      if (!isElementwiseOp(step.op) && step.op != OP_FUSED) continue;
+      int o = root(slotStorage_[step.out]);
+      if (st_[o].kind != SLOT_TEMP || st_[o].def != (int)s) continue;
+      for (int in : step.in) {
+        int t = root(slotStorage_[in]);
+        if (t == o || st_[t].kind != SLOT_TEMP || st_[t].last != (int)s || st_[t].bytes != st_[o].bytes ||
+            p_.slots[in].desc.numel() != p_.slots[step.out].desc.numel())
+          continue;
+        st_[o].mergedInto = t;
+        st_[t].last = std::max(st_[t].last, st_[o].last);
+        break;
+      }
+    }
+    // Greedy by size: biggest temps first, each at the lowest offset free over its lifetime.
+    std::vector<int> temps;
+    for (size_t i = 0; i < st_.size(); ++i)
+      if (st_[i].kind == SLOT_TEMP && st_[i].mergedInto < 0 && st_[i].def >= 0 && st_[i].bytes > 0) {
+        if (st_[i].last < st_[i].def) st_[i].last = st_[i].def;
+        temps.push_back((int)i);
+      }
+    std::stable_sort(temps.begin(), temps.end(), [&](int a, int b) { return st_[a].bytes > st_[b].bytes; });
+    std::vector<int> placed;
+    int64_t arena = 0;
+    for (int t : temps) {
+      Storage& x = st_[t];
+      std::vector<std::pair<int64_t, int64_t>> busy;
+      for (int q : placed)
+        if (st_[q].def <= x.last && x.def <= st_[q].last) busy.emplace_back(st_[q].offset, st_[q].offset + alignUp(st_[q].bytes));
+      std::sort(busy.begin(), busy.end());
+      int64_t off = 0, need = alignUp(x.bytes);
+      for (auto& b : busy) {
+        if (b.first - off >= need) break;
+        off = std::max(off, b.second);
+      }
+      x.offset = off;
+      arena = std::max(arena, off + need);
+      placed.push_back(t);
+    }
+    p_.arenaBytes = arena;
+  }
+
+  bool overlapsInArena(int a, int b) const {
+    const Storage& x = st_[a];
+    const Storage& y = st_[b];
+    return x.kind == SLOT_TEMP && y.kind == SLOT_TEMP && x.bytes > 0 && y.bytes > 0 && x.offset < y.offset + alignUp(y.bytes) &&
+           y.offset < x.offset + alignUp(x.bytes);
+  }
+
+  void addDependencies() {
+    auto& steps = p_.steps;
+    std::vector<int> lastWriter(st_.size(), -1);
+    std::vector<std::vector<int>> accesses(st_.size());   // every step that touched the storage
+    std::vector<std::vector<int>> readersSinceWrite(st_.size());
+    for (size_t s = 0; s < steps.size(); ++s) {
+      std::vector<int>& after = steps[s].after;
+      int o = root(slotStorage_[steps[s].out]);
+      for (int in : steps[s].in) {
+        int r = root(slotStorage_[in]);
+        if (lastWriter[r] >= 0) after.push_back(lastWriter[r]);
+      }
+      if (lastWriter[o] >= 0) after.push_back(lastWriter[o]);
+      for (int r : readersSinceWrite[o]) after.push_back(r);
+      if (st_[o].def == (int)s && st_[o].kind == SLOT_TEMP)
+        for (size_t e = 0; e < st_.size(); ++e)
+          if ((int)e != o && st_[e].mergedInto < 0 && st_[e].def >= 0 && st_[e].def < (int)s && overlapsInArena((int)e, o))
+            after.insert(after.end(), accesses[e].begin(), accesses[e].end());
+      after.erase(std::remove(after.begin(), after.end(), (int)s), after.end());
+      std::sort(after.begin(), after.end());
+      after.erase(std::unique(after.begin(), after.end()), after.end());
+      for (int in : steps[s].in) {
+        int r = root(slotStorage_[in]);
+        if (r != o) readersSinceWrite[r].push_back((int)s);
+        accesses[r].push_back((int)s);
+      }
+      lastWriter[o] = (int)s;
+      readersSinceWrite[o].clear();
+      accesses[o].push_back((int)s);
+    }
+  }
+
+  // Chains of dependent steps share a lane (a CUDA stream); a step starts a new lane when its
+  // predecessors' lanes are already continued by another step.
+  void assignLanes() {
+    auto& steps = p_.steps;
+    std::vector<char> continued(steps.size(), 0);
+    int lanes = 0;
+    for (size_t s = 0; s < steps.size(); ++s) {
+      int pick = -1;
+      for (int a : steps[s].after)
+        if (!continued[a] && (pick < 0 || a > pick)) pick = a;
+      if (pick >= 0) {
+        continued[pick] = 1;
+        steps[s].lane = steps[pick].lane;
+      } else {
+        steps[s].lane = lanes++;
+      }
+    }
+    p_.numLanes = std::max(1, lanes);
+  }
+
+  const Graph::Impl& g_;
+  Program p_;
+  std::vector<Storage> st_;
+  std::vector<int> slotStorage_;
+};
+
+}  // namespace
+
+Program lowerToProgram(const Graph::Impl& g) { return Lowering(g).run(); }
+
+}  // namespace adjoint

@@ -1,0 +1,227 @@
+// Shape and dtype rules, one per op (the attribute conventions are documented at ADJOINT_OPS).
+#include <algorithm>
+
+#include "compiler/ir.h"
+
+namespace adjoint {
+namespace {
+
+void expectInputs(int op, const std::vector<const TensorDesc*>& in, size_t n) {
+  if (in.size() != n) fail(opName(op), ": expected ", n, " input(s), got ", in.size());
+}
+
+void expectAttrs(int op, const std::vector<int64_t>& attrs, size_t lo, size_t hi, const char* what) {
+  if (attrs.size() < lo || attrs.size() > hi) fail(opName(op), ": expected attrs ", what, ", got ", attrs.size(), " attr(s)");
+}
+
+void expectFloat(int op, const std::vector<const TensorDesc*>& in) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i]->dtype != kFloat32 && in[i]->dtype != kFloat64)
+      fail(opName(op), ": input ", i, " has dtype ", dtypeName(in[i]->dtype),
+           "; only Float32 and Float64 are supported (Int32 is a storage dtype)");
+}
+
+std::vector<int64_t> dimsFrom(int op, const std::vector<int64_t>& attrs, size_t first) {
+  std::vector<int64_t> d(attrs.begin() + first, attrs.end());
+  for (int64_t x : d)
+    if (x < 0) fail(opName(op), ": negative dimension in shape ", shapeStr(d));
+  return d;
+}
+
+int normAxis(int op, int64_t axis, size_t rank, const std::vector<int64_t>& shape) {
+  int64_t r = (int64_t)rank;
+  if (axis < -r || axis >= r) fail(opName(op), ": axis ", axis, " is out of range for input 0 ", shapeStr(shape));
+  return (int)(axis < 0 ? axis + r : axis);
+}
+
+TensorDesc matmulRule(const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs) {
+  const TensorDesc& a = *in[0];
+  const TensorDesc& b = *in[1];
+  for (int i = 0; i < 2; ++i)
+    if (in[i]->shape.size() < 2)
+      fail("matmul: input ", i, " has shape ", shapeStr(in[i]->shape), "; matmul needs rank >= 2");
+  bool ta = !attrs.empty() && attrs[0], tb = !attrs.empty() && attrs[1];
+  size_t ra = a.shape.size(), rb = b.shape.size();
+  int64_t m = a.shape[ra - (ta ? 1 : 2)], ka = a.shape[ra - (ta ? 2 : 1)];
+  int64_t kb = b.shape[rb - (tb ? 1 : 2)], n = b.shape[rb - (tb ? 2 : 1)];
+  if (ka != kb)
+    fail("matmul: input 1 has shape ", shapeStr(b.shape), ", incompatible with input 0 ", shapeStr(a.shape),
+         " (contracting dims ", ka, " vs ", kb, ta || tb ? "; transposeA=" + std::to_string(ta) + ", transposeB=" + std::to_string(tb) : "", ")");
+  std::vector<int64_t> batchA(a.shape.begin(), a.shape.end() - 2), batchB(b.shape.begin(), b.shape.end() - 2), batch;
+  if (!broadcastShapes(batchA, batchB, &batch))
+    fail("matmul: batch dims of input 1 ", shapeStr(b.shape), " do not broadcast with input 0 ", shapeStr(a.shape));
+  TensorDesc out;
+  out.dtype = a.dtype;
+  out.shape = batch;
+  out.shape.push_back(m);
+  out.shape.push_back(n);
+  return out;
+}
+
+TensorDesc reduceRule(int op, const TensorDesc& x, const std::vector<int64_t>& attrs) {
+  TensorDesc out;
+  out.dtype = x.dtype;
+  if (op == OP_sumToShape) {
+    std::vector<int64_t> target = dimsFrom(op, attrs, 0), back;
+    if (target.size() > x.shape.size() || !broadcastShapes(target, x.shape, &back) || back != x.shape)
+      fail("sumToShape: cannot sum input 0 ", shapeStr(x.shape), " down to ", shapeStr(target),
+           " (", shapeStr(target), " does not broadcast to ", shapeStr(x.shape), ")");
+    out.shape = target;
+    return out;
+  }
+  expectAttrs(op, attrs, 0, 1 + x.shape.size(), "[keepdims, axis...]");
+  bool keep = !attrs.empty() && attrs[0];
+  std::vector<char> mask = reduceMask(op, x.shape, attrs);
+  for (size_t i = 0; i < x.shape.size(); ++i) {
+    if (!mask[i]) out.shape.push_back(x.shape[i]);
+    else if (keep) out.shape.push_back(1);
+    if (mask[i] && op == OP_max && x.shape[i] == 0)
+      fail("max: cannot reduce over empty axis ", i, " of input 0 ", shapeStr(x.shape));
+  }
+  return out;
+}
+
+TensorDesc reshapeRule(const TensorDesc& x, const std::vector<int64_t>& attrs) {
+  TensorDesc out;
+  out.dtype = x.dtype;
+  out.shape = attrs;
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    if (attrs[i] == -1) {
+      if (infer >= 0) fail("reshape: more than one -1 in target shape ", shapeStr(attrs));
+      infer = (int)i;
+    } else if (attrs[i] < 0) {
+      fail("reshape: invalid dimension ", attrs[i], " in target shape ", shapeStr(attrs));
+    } else {
+      known *= attrs[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || x.numel() % known != 0)
+      fail("reshape: cannot reshape input 0 ", shapeStr(x.shape), " (", x.numel(), " elements) to ", shapeStr(attrs));
+    out.shape[infer] = x.numel() / known;
+  } else if (known != x.numel()) {
+    fail("reshape: cannot reshape input 0 ", shapeStr(x.shape), " (", x.numel(), " elements) to ", shapeStr(attrs),
+         " (", known, " elements)");
+  }
+  return out;
+}
+
+TensorDesc transposeRule(const TensorDesc& x, const std::vector<int64_t>& attrs) {
+  size_t r = x.shape.size();
+  if (!attrs.empty() && attrs.size() != r)
+    fail("transpose: permutation ", shapeStr(attrs), " has ", attrs.size(), " entries but input 0 ", shapeStr(x.shape), " has rank ", r);
+  std::vector<char> seen(r, 0);
+  TensorDesc out;
+  out.dtype = x.dtype;
+  for (size_t i = 0; i < r; ++i) {
+    int64_t p = attrs.empty() ? (int64_t)(r - 1 - i) : attrs[i];
+    if (p < 0 || p >= (int64_t)r || seen[p]) fail("transpose: ", shapeStr(attrs), " is not a permutation of the axes of input 0 ", shapeStr(x.shape));
+    seen[p] = 1;
+    out.shape.push_back(x.shape[p]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<char> reduceMask(int op, const std::vector<int64_t>& in, const std::vector<int64_t>& attrs) {
+  size_t r = in.size();
+  std::vector<char> mask(r, 0);
+  if (op == OP_sumToShape) {
+    size_t lead = r - attrs.size();
+    for (size_t i = 0; i < r; ++i) mask[i] = i < lead || (attrs[i - lead] == 1 && in[i] != 1);
+    return mask;
+  }
+  if (attrs.size() <= 1) {
+    std::fill(mask.begin(), mask.end(), 1);
+    return mask;
+  }
+  for (size_t k = 1; k < attrs.size(); ++k) {
+    int a = normAxis(op, attrs[k], r, in);
+    if (mask[a]) fail(opName(op), ": axis ", attrs[k], " is repeated");
+    mask[a] = 1;
+  }
+  return mask;
+}
+
+TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs, double scalar) {
+  if (op < 0 || op >= OP_COUNT) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
+  TensorDesc out;
+  switch (op) {
+    case OP_identity:
+      expectInputs(op, in, 1);
+      expectAttrs(op, attrs, 0, 0, "[]");
+      return *in[0];
+    case OP_fill:
+      expectInputs(op, in, 0);
+      expectAttrs(op, attrs, 1, 1 << 20, "[dtype, dims...]");
+      if (attrs[0] != kFloat32 && attrs[0] != kFloat64) fail("fill: dtype ", attrs[0], " is not Float32 (0) or Float64 (1)");
+      out.dtype = (int)attrs[0];
+      out.shape = dimsFrom(op, attrs, 1);
+      return out;
+    case OP_onesLike:
+    case OP_zerosLike:
+      expectInputs(op, in, 1);
+      expectAttrs(op, attrs, 0, 0, "[]");
+      expectFloat(op, in);
+      return *in[0];
+    case OP_matmul:
+      expectInputs(op, in, 2);
+      expectAttrs(op, attrs, 0, 2, "[transposeA, transposeB]");
+      if (attrs.size() == 1) fail("matmul: expected attrs [transposeA, transposeB], got 1 attr(s)");
+      expectFloat(op, in);
+      if (in[0]->dtype != in[1]->dtype)
+        fail("matmul: input 1 has dtype ", dtypeName(in[1]->dtype), " but input 0 has ", dtypeName(in[0]->dtype));
+      return matmulRule(in, attrs);
+    case OP_sum:
+    case OP_mean:
+    case OP_max:
+    case OP_sumToShape:
+      expectInputs(op, in, 1);
+      expectFloat(op, in);
+      return reduceRule(op, *in[0], attrs);
+    case OP_reshape:
+      expectInputs(op, in, 1);
+      return reshapeRule(*in[0], attrs);
+    case OP_transpose:
+      expectInputs(op, in, 1);
+      return transposeRule(*in[0], attrs);
+    case OP_broadcastTo: {
+      expectInputs(op, in, 1);
+      std::vector<int64_t> target = dimsFrom(op, attrs, 0), b;
+      if (!broadcastShapes(in[0]->shape, target, &b) || b != target)
+        fail("broadcastTo: cannot broadcast input 0 ", shapeStr(in[0]->shape), " to ", shapeStr(target));
+      out.dtype = in[0]->dtype;
+      out.shape = target;
+      return out;
+    }
+    case OP_callback:
+      expectAttrs(op, attrs, 2, 1 << 20, "[callbackId, outDtype, dims...]");
+      if (!validDtype((int)attrs[1])) fail("callback: unknown output dtype ", attrs[1]);
+      out.dtype = (int)attrs[1];
+      out.shape = dimsFrom(op, attrs, 2);
+      return out;
+    default:
+      break;
+  }
+  if (isUnaryOp(op)) {
+    expectInputs(op, in, 1);
+    expectAttrs(op, attrs, 0, 0, "[]");
+    expectFloat(op, in);
+    return *in[0];
+  }
+  // binary elementwise
+  expectInputs(op, in, 2);
+  expectAttrs(op, attrs, 0, 0, "[]");
+  expectFloat(op, in);
+  if (in[0]->dtype != in[1]->dtype)
+    fail(opName(op), ": input 1 has dtype ", dtypeName(in[1]->dtype), " but input 0 has ", dtypeName(in[0]->dtype));
+  out.dtype = in[0]->dtype;
+  if (!broadcastShapes(in[0]->shape, in[1]->shape, &out.shape))
+    fail(opName(op), ": cannot broadcast input 0 ", shapeStr(in[0]->shape), " with input 1 ", shapeStr(in[1]->shape));
+  return out;
+}
+
+}  // namespace adjoint

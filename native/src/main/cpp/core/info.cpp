@@ -1,0 +1,79 @@
+// Engine-wide names, information and settings.
+#include <cblas.h>
+
+#include <atomic>
+
+#include "core/common.h"
+#include "core/thread_pool.h"
+
+#ifndef ADJOINT_VERSION
+#define ADJOINT_VERSION "dev"
+#endif
+
+namespace adjoint {
+
+static_assert(OP_COUNT == 27, "ADJOINT_OPS changed: update the Java Op enum, shape.cpp and every backend");
+
+int dtypeSize(int dtype) {
+  switch (dtype) {
+    case kFloat32: return 4;
+    case kFloat64: return 8;
+    case kInt32: return 4;
+  }
+  fail("unknown dtype ", dtype);
+}
+
+const char* dtypeName(int dtype) {
+  switch (dtype) {
+    case kFloat32: return "Float32";
+    case kFloat64: return "Float64";
+    case kInt32: return "Int32";
+  }
+  return "InvalidDtype";
+}
+
+int opCount() { return OP_COUNT; }
+
+const char* opName(int op) {
+  static const char* const names[] = {
+#define ADJOINT_OP_NAME(name) #name,
+      ADJOINT_OPS(ADJOINT_OP_NAME)
+#undef ADJOINT_OP_NAME
+  };
+  if (op == OP_FUSED) return "fused";
+  if (op < 0 || op >= OP_COUNT) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
+  return names[op];
+}
+
+static std::atomic<HostCallback> gHostCallback{nullptr};
+void setHostCallback(HostCallback callback) { gHostCallback.store(callback); }
+HostCallback currentHostCallback() { return gHostCallback.load(); }
+
+std::string version() { return ADJOINT_VERSION; }
+
+std::string blasInfo() {
+  std::string s = "OpenBLAS ";
+  const char* config = openblas_get_config();
+  const char* core = openblas_get_corename();
+  s += config ? config : "?";
+  s += "; core ";
+  s += core ? core : "?";
+  s += "; threads " + std::to_string(openblas_get_num_threads());
+  return s;
+}
+
+int blasThreads() { return openblas_get_num_threads(); }
+
+void setBlasThreads(int n) {
+  if (n < 1) fail("setBlasThreads: thread count must be >= 1, got ", n);
+  openblas_set_num_threads(n);
+}
+
+int threads() { return ThreadPool::instance().size(); }
+
+void setThreads(int n) {
+  if (n < 1) fail("setThreads: thread count must be >= 1, got ", n);
+  ThreadPool::instance().resize(n);
+}
+
+}  // namespace adjoint

@@ -1,0 +1,49 @@
+#include "core/common.h"
+
+namespace adjoint {
+
+std::string shapeStr(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::string descStr(const TensorDesc& desc) { return std::string(dtypeName(desc.dtype)) + " " + shapeStr(desc.shape); }
+
+int64_t numelOf(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+bool validDtype(int dtype) { return dtype == kFloat32 || dtype == kFloat64 || dtype == kInt32; }
+
+bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {
+  size_t rank = std::max(a.size(), b.size());
+  std::vector<int64_t> r(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da == db || db == 1) r[i] = da;
+    else if (da == 1) r[i] = db;
+    else return false;
+  }
+  *out = std::move(r);
+  return true;
+}
+
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape) {
+  std::vector<int64_t> strides(outShape.size(), 0);
+  int64_t stride = 1;
+  size_t lead = outShape.size() - shape.size();
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[lead + i] = shape[i] == 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+}  // namespace adjoint

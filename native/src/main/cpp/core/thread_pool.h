@@ -1,0 +1,123 @@
+// A small persistent thread pool shared by every CPU executable.
+//
+// Note [Thread pool]: work is published as Job objects that live on the submitter's stack; any
+// thread (a pool worker or the submitting thread itself) pulls work out of a job until it has none
+// left. The submitter always takes part, so a job submitted from inside another job (a kernel's
+// parallelFor running inside a step of the executor's DAG job) can never deadlock: in the worst
+// case the submitter does all of it alone. A job is unlinked and waited for (no thread inside it)
+// before its frame is left, so workers never touch a dead job.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace adjoint {
+
+class ThreadPool {
+ public:
+  class Job {
+   public:
+    virtual ~Job() = default;
+    virtual bool hasWork() = 0;   // called under the pool lock: cheap, no locking of its own
+    virtual void work() = 0;      // runs until hasWork() would be false; must not throw
+   private:
+    friend class ThreadPool;
+    int active_ = 0;
+  };
+
+  static ThreadPool& instance();
+  ~ThreadPool();
+
+  int size() const { return (int)workers_.size() + 1; }   // workers plus the calling thread
+  void resize(int threads);                               // not while a job runs
+
+  // Publishes `job`, works on it on the calling thread until `done()` (a predicate the caller's
+  // job defines), then unlinks it and waits for every worker to leave it.
+  template <class Done>
+  void run(Job* job, Done done) {
+    submit(job);
+    job->work();
+    waitUntil(job, done);
+    retire(job);
+  }
+  void notify();   // new work appeared in a published job
+
+  // Calls fn(begin, end) over [0, n) in chunks of at least `grain` elements, on all threads.
+  // The first exception thrown by fn is rethrown here after every chunk has finished.
+  template <class Fn>
+  void parallelFor(int64_t n, int64_t grain, const Fn& fn);
+
+ private:
+  ThreadPool();
+  void submit(Job* job);
+  void retire(Job* job);
+  template <class Done>
+  void waitUntil(Job* job, Done done);
+  void workerLoop();
+  Job* findWork();
+
+  std::mutex mu_;
+  std::condition_variable cv_;        // workers wait for work
+  std::condition_variable doneCv_;    // submitters wait for progress
+  std::vector<Job*> jobs_;
+  std::vector<std::thread> workers_;
+  bool stop_ = false;
+};
+
+template <class Done>
+void ThreadPool::waitUntil(Job* job, Done done) {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!done()) {
+    if (job->hasWork()) {
+      lk.unlock();
+      job->work();
+      lk.lock();
+      continue;
+    }
+    doneCv_.wait(lk);
+  }
+}
+
+template <class Fn>
+void ThreadPool::parallelFor(int64_t n, int64_t grain, const Fn& fn) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, (int64_t)size() * 4);
+  if (chunks <= 1 || size() == 1) {
+    fn((int64_t)0, n);
+    return;
+  }
+  struct ForJob : Job {
+    const Fn* fn;
+    int64_t n, chunks;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> finished{0};
+    std::exception_ptr error;
+    std::mutex m;   // guards error
+    bool hasWork() override { return next.load() < chunks; }
+    void work() override {
+      for (int64_t c; (c = next.fetch_add(1)) < chunks;) {
+        try {
+          (*fn)(n * c / chunks, n * (c + 1) / chunks);
+        } catch (...) {
+          std::lock_guard<std::mutex> g(m);
+          if (!error) error = std::current_exception();
+        }
+        finished.fetch_add(1);
+      }
+    }
+  } job;
+  job.fn = &fn;
+  job.n = n;
+  job.chunks = chunks;
+  run(&job, [&] { return job.finished.load() == job.chunks; });
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+}  // namespace adjoint

@@ -1,0 +1,113 @@
+// The CPU backend: 64-byte aligned host memory and the kernel table (one case per op).
+#include <cblas.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "compiler/ir.h"
+#include "core/devices.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/kernels.h"
+
+namespace adjoint {
+namespace cpu {
+
+void runStep(const Program& p, const Step& s, void* const* slots, const ExecContext& ctx) {
+  const TensorDesc& od = p.slots[s.out].desc;
+  void* y = slots[s.out];
+  auto desc = [&](size_t i) -> const TensorDesc& { return p.slots[s.in[i]].desc; };
+  auto ptr = [&](size_t i) -> const void* { return slots[s.in[i]]; };
+  switch (s.op) {
+    case OP_identity:
+    case OP_reshape:
+      copy(y, ptr(0), od.bytes());
+      return;
+    case OP_fill:
+      fill(od.dtype, s.scalar, y, od.numel());
+      return;
+    case OP_onesLike:
+    case OP_zerosLike:
+      fill(od.dtype, s.op == OP_onesLike ? 1.0 : 0.0, y, od.numel());
+      return;
+    case OP_matmul:
+      matmul(s.attrs.size() == 2 && s.attrs[0], s.attrs.size() == 2 && s.attrs[1], desc(0), ptr(0), desc(1), ptr(1), od, y);
+      return;
+    case OP_sum:
+    case OP_mean:
+    case OP_max:
+    case OP_sumToShape:
+      reduce(s.op, desc(0), ptr(0), reduceMask(s.op, desc(0).shape, s.attrs), y);
+      return;
+    case OP_transpose: {
+      const auto& in = desc(0).shape;
+      std::vector<int64_t> inStrides(in.size()), strides(in.size());
+      int64_t st = 1;
+      for (size_t d = in.size(); d-- > 0;) {
+        inStrides[d] = st;
+        st *= in[d];
+      }
+      for (size_t d = 0; d < in.size(); ++d) strides[d] = inStrides[s.attrs.empty() ? in.size() - 1 - d : s.attrs[d]];
+      stridedCopy(dtypeSize(od.dtype), od.shape, strides, ptr(0), y);
+      return;
+    }
+    case OP_broadcastTo:
+      stridedCopy(dtypeSize(od.dtype), od.shape, broadcastStrides(desc(0).shape, od.shape), ptr(0), y);
+      return;
+    case OP_callback: {
+      int id = (int)s.attrs[0];
+      if (!ctx.hostCallback) fail("host callback ", id, " failed: no host callback is registered (setHostCallback)");
+      std::vector<void*> ins(s.in.size());
+      for (size_t i = 0; i < s.in.size(); ++i) ins[i] = slots[s.in[i]];
+      if (ctx.hostCallback(id, (int)ins.size(), ins.data(), y) != 0) fail("host callback ", id, " failed");
+      return;
+    }
+    case OP_FUSED: {
+      std::vector<const void*> ins(s.in.size());
+      std::vector<int64_t> numels(s.in.size());
+      for (size_t i = 0; i < s.in.size(); ++i) {
+        ins[i] = ptr(i);
+        numels[i] = desc(i).numel();
+      }
+      fused(s, ins, numels, od, y);
+      return;
+    }
+    default:
+      break;
+  }
+  if (isUnaryOp(s.op)) return unary(s.op, od.dtype, ptr(0), y, od.numel());
+  if (isBinaryOp(s.op)) return binary(s.op, desc(0), ptr(0), desc(1), ptr(1), od, y);
+  fail("cpu backend: no kernel for op ", s.op);
+}
+
+namespace {
+
+class CpuBackend : public Backend {
+ public:
+  std::string name() const override {
+    const char* core = openblas_get_corename();
+    return std::string("OpenBLAS ") + (core ? core : "?");
+  }
+  void* allocate(size_t bytes) override {
+    size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) fail("cpu: out of memory allocating ", bytes, " bytes");
+    return p;
+  }
+  void release(void* ptr) override { std::free(ptr); }
+  void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
+  void download(void* host, const void* src, size_t bytes) override { std::memcpy(host, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void execute(const Program& program, void* const* slots, const ExecContext& ctx) override { executeProgram(program, slots, ctx); }
+  void synchronize() override {}
+};
+
+}  // namespace
+}  // namespace cpu
+
+Backend* cpuBackend() {
+  static cpu::CpuBackend* backend = new cpu::CpuBackend;   // never destroyed: Buffers may outlive statics
+  return backend;
+}
+
+}  // namespace adjoint
+

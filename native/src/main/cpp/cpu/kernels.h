@@ -1,0 +1,44 @@
+// CPU kernels. Each takes raw pointers plus descriptors; the `...Tile` functions are the vectorised
+// inner loops (compiled for AVX-512, AVX2 and baseline x86-64 with target_clones) and the others
+// split big work across the thread pool.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "adjoint/backend.h"
+
+#define ADJOINT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+namespace adjoint {
+namespace cpu {
+
+// Work below this many elements is not worth waking another thread for.
+constexpr int64_t kParallelGrain = 32768;
+// Size limits of one fused step (fusion.cpp stops growing a group before reaching them).
+constexpr int kMaxFusedInputs = 32;
+constexpr int kMaxFusedCode = 64;
+
+// --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw -----------------------------------
+bool mathTile(int op, const float* x, float* y, int64_t n);     // sin cos exp log tanh (libmvec)
+bool mathTile(int op, const double* x, double* y, int64_t n);
+void unaryTile(int op, const float* x, float* y, int64_t n);     // every unary op
+void unaryTile(int op, const double* x, double* y, int64_t n);
+// y[i] = a[i * sa] op b[i * sb] with sa, sb in {0, 1}
+void binaryTile(int op, const float* a, int sa, const float* b, int sb, float* y, int64_t n);
+void binaryTile(int op, const double* a, int sa, const double* b, int sb, double* y, int64_t n);
+
+// --- whole kernels ------------------------------------------------------------------------------
+void fill(int dtype, double value, void* y, int64_t n);
+void unary(int op, int dtype, const void* x, void* y, int64_t n);
+void binary(int op, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y);
+void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y);
+// sum/mean/max/sumToShape: `mask` marks the axes of `in` that are folded away.
+void reduce(int op, const TensorDesc& in, const void* x, const std::vector<char>& mask, void* y);
+void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y);
+// out[i...] = in[sum_d i_d * strides[d]] for any element size: transpose and broadcastTo.
+void stridedCopy(int elemSize, const std::vector<int64_t>& outShape, const std::vector<int64_t>& strides, const void* x, void* y);
+void copy(void* y, const void* x, int64_t bytes);
+
+}  // namespace cpu
+}  // namespace adjoint

@@ -1,0 +1,93 @@
+// One pass of a fused elementwise step (FusedInstr code, see backend.h).
+//
+// The output is processed tile by tile; each instruction runs a vectorised loop over the tile into a
+// small per-thread scratch register (a few KiB, so it stays in L1) and only the last instruction
+// writes memory. Registers whose operands are all constants (inputs with numel 1, fill) are
+// computed for one element and read with stride 0, which also makes `fill` free.
+#include <algorithm>
+
+#include "core/common.h"
+#include "core/thread_pool.h"
+#include "cpu/kernels.h"
+
+namespace adjoint {
+namespace cpu {
+namespace {
+
+constexpr int64_t kTileBytes = 4096;
+
+struct Reg {
+  int stride;     // 0: one value (constant over the tile), 1: a full tile
+  int scratch;    // scratch register holding it, or -1 for a step input
+};
+
+template <class T>
+void fusedT(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, int64_t n, T* y) {
+  const int numIn = (int)in.size();
+  const int numCode = (int)step.code.size();
+  const int64_t tile = kTileBytes / (int64_t)sizeof(T);
+  // Register allocation (per call, code is short): each result takes a scratch slot that is freed
+  // after its last use, so a long chain needs only a handful of tiles.
+  Reg regs[kMaxFusedInputs + kMaxFusedCode];
+  int lastUse[kMaxFusedInputs + kMaxFusedCode];
+  std::fill(lastUse, lastUse + numIn + numCode, -1);
+  for (int i = 0; i < numCode; ++i) {
+    if (step.code[i].a >= 0) lastUse[step.code[i].a] = i;
+    if (step.code[i].b >= 0) lastUse[step.code[i].b] = i;
+  }
+  for (int r = 0; r < numIn; ++r) regs[r] = {inNumel[r] == n && n != 1 ? 1 : 0, -1};
+  int freeSlots[kMaxFusedCode], numFree = 0, scratchCount = 0;
+  for (int i = 0; i < numCode; ++i) {
+    const FusedInstr& f = step.code[i];
+    int stride = f.op == OP_fill ? 0 : regs[f.a].stride | (f.b >= 0 ? regs[f.b].stride : 0);
+    // Operands dying here give their slot back first: the tile loops read element i before they
+    // write element i, so a result may overwrite its own operand.
+    if (f.a >= numIn && lastUse[f.a] == i) freeSlots[numFree++] = regs[f.a].scratch;
+    if (f.b >= numIn && f.b != f.a && lastUse[f.b] == i) freeSlots[numFree++] = regs[f.b].scratch;
+    int slot = numFree > 0 ? freeSlots[--numFree] : scratchCount++;
+    regs[numIn + i] = {stride, slot};
+  }
+  const Reg* R = regs;
+  auto runRange = [&](int64_t lo, int64_t hi) {
+    // Note: per-thread scratch, grown once and then reused for every later run (not arena memory,
+    // because the number of threads is not known at compile time).
+    thread_local std::vector<T> scratch;
+    if ((int64_t)scratch.size() < scratchCount * tile) scratch.resize(scratchCount * tile);
+    const T* inputs[kMaxFusedInputs];
+    for (int64_t base = lo; base < hi; base += tile) {
+      int64_t len = std::min(tile, hi - base);
+      for (int r = 0; r < numIn; ++r) inputs[r] = (const T*)in[r] + (R[r].stride ? base : 0);
+      auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : scratch.data() + R[r].scratch * tile; };
+      for (int i = 0; i < numCode; ++i) {
+        const FusedInstr& f = step.code[i];
+        const Reg& out = R[numIn + i];
+        bool last = i == numCode - 1;
+        int64_t m = out.stride ? len : 1;
+        T* dst = last && out.stride ? y + base : scratch.data() + out.scratch * tile;
+        if (f.op == OP_fill) {
+          dst[0] = (T)f.scalar;
+        } else if (f.b < 0) {
+          unaryTile(f.op, ptr(f.a), dst, m);
+        } else {
+          binaryTile(f.op, ptr(f.a), m == 1 ? 0 : R[f.a].stride, ptr(f.b), m == 1 ? 0 : R[f.b].stride, dst, m);
+        }
+        if (last && !out.stride) std::fill(y + base, y + base + len, dst[0]);
+      }
+    }
+  };
+  ThreadPool::instance().parallelFor(n, std::max<int64_t>(kParallelGrain, tile), runRange);
+}
+
+}  // namespace
+
+void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y) {
+  if (in.size() > (size_t)kMaxFusedInputs || step.code.size() > (size_t)kMaxFusedCode || step.code.empty())
+    fail("fused step with ", in.size(), " inputs and ", step.code.size(), " instructions (limits ", kMaxFusedInputs, " and ", kMaxFusedCode, ")");
+  int64_t n = out.numel();
+  if (n == 0) return;
+  if (out.dtype == kFloat32) fusedT(step, in, inNumel, n, (float*)y);
+  else fusedT(step, in, inNumel, n, (double*)y);
+}
+
+}  // namespace cpu
+}  // namespace adjoint

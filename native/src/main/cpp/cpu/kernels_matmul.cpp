@@ -1,0 +1,87 @@
+// matmul through OpenBLAS. Transposes are passed to gemm as CblasTrans (never materialised); batch
+// dims broadcast, and are either folded into one tall gemm or looped.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/common.h"
+#include "cpu/kernels.h"
+
+namespace adjoint {
+namespace cpu {
+namespace {
+
+struct Gemm {
+  bool ta, tb;
+  int64_t m, n, k, lda, ldb;
+};
+
+template <class T>
+void gemm(const Gemm& g, const T* a, const T* b, T* c) {
+  CBLAS_TRANSPOSE ta = g.ta ? CblasTrans : CblasNoTrans, tb = g.tb ? CblasTrans : CblasNoTrans;
+  if constexpr (sizeof(T) == 4)
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, 1.0f, a, (blasint)g.lda, b, (blasint)g.ldb, 0.0f, c, (blasint)std::max<int64_t>(1, g.n));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, 1.0, a, (blasint)g.lda, b, (blasint)g.ldb, 0.0, c, (blasint)std::max<int64_t>(1, g.n));
+}
+
+template <class T>
+void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDesc& db, const T* b, const TensorDesc& dout, T* c) {
+  size_t ra = da.shape.size(), rb = db.shape.size(), ro = dout.shape.size();
+  Gemm g;
+  g.ta = ta;
+  g.tb = tb;
+  g.m = dout.shape[ro - 2];
+  g.n = dout.shape[ro - 1];
+  g.k = da.shape[ra - (ta ? 2 : 1)];
+  // Leading dimensions are the stored row lengths; BLAS wants them >= 1 even for empty matrices.
+  g.lda = std::max<int64_t>(1, da.shape[ra - 1]);
+  g.ldb = std::max<int64_t>(1, db.shape[rb - 1]);
+  int64_t outN = dout.numel();
+  if (outN == 0) return;
+  if (g.k == 0) {
+    std::memset(c, 0, outN * sizeof(T));
+    return;
+  }
+  int64_t matA = da.shape[ra - 2] * da.shape[ra - 1], matB = db.shape[rb - 2] * db.shape[rb - 1], matC = g.m * g.n;
+  int64_t batch = outN / matC, batchB = db.numel() / std::max<int64_t>(1, matB);
+  if (batch == 1) {
+    gemm(g, a, b, c);
+    return;
+  }
+  if (batchB == 1 && !ta) {   // [batch..., m, k] x [k, n]: one tall gemm
+    Gemm tall = g;
+    tall.m = g.m * batch;
+    gemm(tall, a, b, c);
+    return;
+  }
+  // One gemm per output matrix. (cblas_sgemm_batch_strided of OpenBLAS 0.3.31 crashed in its
+  // threaded path in our tests, so batches are looped here.)
+  std::vector<int64_t> outBatch(dout.shape.begin(), dout.shape.end() - 2);
+  std::vector<int64_t> shA(da.shape.begin(), da.shape.end() - 2), shB(db.shape.begin(), db.shape.end() - 2);
+  std::vector<int64_t> stA = broadcastStrides(shA, outBatch), stB = broadcastStrides(shB, outBatch);
+  std::vector<int64_t> idx(outBatch.size(), 0);
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    int64_t oa = 0, ob = 0;
+    for (size_t d = 0; d < idx.size(); ++d) {
+      oa += idx[d] * stA[d];
+      ob += idx[d] * stB[d];
+    }
+    gemm(g, a + oa * matA, b + ob * matB, c + bi * matC);
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < outBatch[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y) {
+  if (out.dtype == kFloat32) matmulT(ta, tb, a, (const float*)pa, b, (const float*)pb, out, (float*)y);
+  else matmulT(ta, tb, a, (const double*)pa, b, (const double*)pb, out, (double*)y);
+}
+
+}  // namespace cpu
+}  // namespace adjoint

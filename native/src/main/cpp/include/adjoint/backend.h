@@ -1,0 +1,103 @@
+// The seam between the engine's compiler and the devices that run its output.
+//
+// The engine compiles a Graph into a Program (a list of steps over numbered slots, with a memory plan
+// and a schedule); a Backend allocates memory and executes Programs. The CPU backend lives in the
+// engine; the CUDA backend is a separate shared library (cuda-kernels) that the engine opens with
+// dlopen and asks for a Backend through ADJOINT_BACKEND_ENTRY. The CPU build never links CUDA.
+//
+// Both sides are compiled by the same g++ against the same libstdc++, so std::vector/std::string may
+// cross; ADJOINT_BACKEND_ABI is bumped whenever anything in this file changes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "adjoint/engine.h"
+
+namespace adjoint {
+
+enum { ADJOINT_BACKEND_ABI = 1 };
+
+struct TensorDesc {
+  int dtype = kFloat32;
+  std::vector<int64_t> shape;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  int64_t bytes() const { return numel() * dtypeSize(dtype); }
+};
+
+// One instruction of a fused elementwise step. Registers: r < numInputs of the step is input r (read
+// at the current element, or at element 0 when that input has numel 1); r >= numInputs is the result
+// of instruction r - numInputs. op is a unary or binary elementwise Op (b = -1 for unary) or OP_fill
+// (a = b = -1; the constant is `scalar`). The step's output is the last instruction's result.
+struct FusedInstr {
+  int op;
+  int a;
+  int b;
+  double scalar;
+};
+
+enum { OP_FUSED = OP_COUNT };  // Step::op of a fused elementwise step
+
+struct Step {
+  int op = OP_identity;           // an Op, or OP_FUSED
+  std::vector<int> in;            // slot ids
+  int out = -1;                   // slot id
+  std::vector<int64_t> attrs;     // as given to Graph::addNode
+  double scalar = 0;
+  std::vector<FusedInstr> code;   // OP_FUSED only
+  std::vector<int> after;         // steps (indices into Program::steps) that must finish first
+  int lane = 0;                   // stream / worker lane chosen by the scheduler
+};
+
+enum SlotKind { SLOT_INPUT = 0, SLOT_OUTPUT = 1, SLOT_TEMP = 2 };
+
+struct Slot {
+  TensorDesc desc;
+  int kind = SLOT_TEMP;
+  int index = -1;       // SLOT_INPUT / SLOT_OUTPUT: which input or output
+  int64_t offset = 0;   // SLOT_TEMP: byte offset into the executable's arena (64-byte aligned)
+};
+
+struct Program {
+  std::vector<Slot> slots;
+  std::vector<Step> steps;    // in a valid sequential order
+  int64_t arenaBytes = 0;
+  int numLanes = 1;
+};
+
+struct ExecContext {
+  HostCallback hostCallback = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual void* allocate(size_t bytes) = 0;       // throws Error when out of memory
+  virtual void release(void* ptr) = 0;
+  virtual void upload(void* dst, const void* host, size_t bytes) = 0;
+  virtual void download(void* host, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  // Runs every step; slot i lives at slots[i]. Returns once all work is complete; errors raised by
+  // asynchronous work are thrown from here as Error, never lost.
+  virtual void execute(const Program& program, void* const* slots, const ExecContext& ctx) = 0;
+  virtual void synchronize() = 0;
+};
+
+}  // namespace adjoint
+
+// Exported by a backend library with C linkage.
+//   int adjoint_backend_abi();                       returns ADJOINT_BACKEND_ABI
+//   int adjoint_backend_device_count(char* err, size_t errLen);   -1 and a message on failure
+//   adjoint::Backend* adjoint_backend_create(int ordinal, char* err, size_t errLen);  nullptr on failure
+//   void adjoint_backend_device_name(int ordinal, char* out, size_t outLen);
+#define ADJOINT_BACKEND_ABI_SYMBOL "adjoint_backend_abi"
+#define ADJOINT_BACKEND_COUNT_SYMBOL "adjoint_backend_device_count"
+#define ADJOINT_BACKEND_CREATE_SYMBOL "adjoint_backend_create"
+#define ADJOINT_BACKEND_NAME_SYMBOL "adjoint_backend_device_name"

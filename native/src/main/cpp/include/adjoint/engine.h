@@ -1,0 +1,175 @@
+// Adjoint engine: the one public C++ header. JavaCPP maps it (native/src/main/java/dev/adjoint/engine).
+//
+// A Graph is built node by node (shape and dtype are inferred, and checked, as each node is added),
+// compiled once into an Executable for one device, and run many times: "single-use in terms of
+// allocation, multi-use in terms of computation".
+//
+// Note [Errors]: every entry point reports failure by throwing adjoint::Error (a std::runtime_error).
+// JavaCPP turns that into a Java RuntimeException carrying what(); the Java API rethrows it as an
+// AdjointException. Nothing in the engine calls abort() or exit(); a bad input never kills the JVM.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace adjoint {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+enum DType { kFloat32 = 0, kFloat64 = 1, kInt32 = 2 };
+int dtypeSize(int dtype);
+const char* dtypeName(int dtype);
+
+// Devices: 0 is the CPU; 1 + k is CUDA device k (available once a CUDA backend is loaded).
+enum { kCpu = 0 };
+
+// The kernel table. Java's dev.adjoint.Op enum lists the same names in the same order; a JUnit test
+// compares the two through opName()/opCount(). Attributes (the int64 `attrs` of Graph::addNode) and
+// the double `scalar`, per op:
+//   identity(x)                       copy (the compiler aliases it away where it can)
+//   fill()             attrs [dtype, d0, d1, ...]  scalar = value
+//   onesLike(x), zerosLike(x)
+//   neg sin cos exp log tanh relu step square sqrt (x)        step(x) = x > 0 ? 1 : 0
+//   add sub mul div (a, b)            NumPy broadcasting
+//   matmul(a, b)       attrs [transposeA, transposeB]; rank >= 2, leading (batch) dims broadcast
+//   sum, mean, max(x)  attrs [keepdims, axis...]; no axis = all axes; negative axes count from the end
+//   sumToShape(x)      attrs [d...]: sums x down to shape d (undoes a broadcast of d to x's shape)
+//   reshape(x)         attrs [d...]   (one d may be -1)
+//   transpose(x)       attrs [perm...] (empty = reverse)
+//   broadcastTo(x)     attrs [d...]
+//   callback(x...)     attrs [callbackId, outDtype, d...]: runs the host callback (setHostCallback)
+#define ADJOINT_OPS(X)                                                                              \
+  X(identity) X(fill) X(onesLike) X(zerosLike)                                                     \
+  X(neg) X(sin) X(cos) X(exp) X(log) X(tanh) X(relu) X(step) X(square) X(sqrt)                     \
+  X(add) X(sub) X(mul) X(div)                                                                      \
+  X(matmul)                                                                                        \
+  X(sum) X(mean) X(max) X(sumToShape)                                                              \
+  X(reshape) X(transpose) X(broadcastTo)                                                           \
+  X(callback)
+
+enum Op {
+#define ADJOINT_OP_ENUM(name) OP_##name,
+  ADJOINT_OPS(ADJOINT_OP_ENUM)
+#undef ADJOINT_OP_ENUM
+  OP_COUNT
+};
+
+int opCount();
+const char* opName(int op);
+
+// Host callback: called on the engine's thread with host copies of the inputs; writes the output.
+// Returns 0 on success; non-zero makes the run throw Error("host callback <id> failed") (the Java
+// side keeps the real exception and rethrows it).
+typedef int (*HostCallback)(int callbackId, int numInputs, void** inputs, void* output);
+void setHostCallback(HostCallback callback);
+
+// Engine-wide information and settings.
+std::string version();
+std::string blasInfo();          // OpenBLAS config string, core name, thread count
+int blasThreads();
+void setBlasThreads(int n);
+int threads();                   // worker threads for elementwise kernels and independent branches
+void setThreads(int n);
+// Loads a backend library (cuda-kernels) with dlopen. Throws Error naming the path and dlerror().
+void loadBackend(const std::string& path);
+bool cudaLoaded();
+int cudaDeviceCount();           // 0 when no backend is loaded, no driver, or no GPU
+std::string deviceName(int device);
+std::string backendStatus();     // one line for `adjoint info`
+
+// A dense, row-major tensor in engine-owned memory on one device.
+class Buffer {
+ public:
+  Buffer(int device, int dtype, const int64_t* shape, int rank);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  int device() const { return device_; }
+  int dtype() const { return dtype_; }
+  int rank() const { return (int)shape_.size(); }
+  int64_t dim(int i) const;
+  int64_t numel() const { return numel_; }
+  int64_t bytes() const;
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+
+  void copyFromHost(const void* src, int64_t bytes);   // bytes must equal bytes()
+  void copyToHost(void* dst, int64_t bytes) const;
+  void copyFrom(const Buffer& other);                  // same dtype and numel, any devices
+
+  const std::vector<int64_t>& shape() const { return shape_; }
+
+ private:
+  int device_, dtype_;
+  std::vector<int64_t> shape_;
+  int64_t numel_;
+  void* data_;
+};
+
+// Explicit ownership for the binding: Java frees what it creates or takes.
+Buffer* newBuffer(int device, int dtype, const int64_t* shape, int rank);
+void freeBuffer(Buffer* buffer);
+
+class Graph {
+ public:
+  Graph();
+  ~Graph();
+  int addInput(int dtype, const int64_t* shape, int rank);
+  // Infers shape and dtype; throws Error naming the op, the input index and both shapes on mismatch.
+  int addNode(int op, const int* inputs, int numInputs, const int64_t* attrs, int numAttrs, double scalar);
+  void addOutput(int node);
+  // After each run, the value of `node` is written into the buffer bound to input `inputIndex`
+  // (in place parameter updates for optimizers). Shapes and dtypes must match.
+  void addUpdate(int inputIndex, int node);
+
+  int numNodes() const;
+  int numInputs() const;
+  int numOutputs() const;
+  int nodeDtype(int node) const;
+  int nodeRank(int node) const;
+  int64_t nodeDim(int node, int axis) const;
+
+  struct Impl;
+  Impl* impl() const { return impl_; }
+
+ private:
+  Impl* impl_;
+};
+
+class Executable {
+ public:
+  // Compiles `graph` for `device`: validation, DCE, CSE, simplification, fusion, memory plan, schedule.
+  Executable(const Graph& graph, int device);
+  ~Executable();
+
+  int numInputs() const;
+  int numOutputs() const;
+  int outputDtype(int i) const;
+  int outputRank(int i) const;
+  int64_t outputDim(int i, int axis) const;
+
+  void setInput(int i, Buffer* buffer);     // checked at run: device, dtype and shape must match
+  void setOutput(int i, Buffer* buffer);    // optional: run writes there instead of allocating
+  void run();                               // throws Error; the executable stays usable afterwards
+  Buffer* takeOutput(int i);                // ownership passes to the caller (freeBuffer)
+
+  // Introspection for tests and benchmarks.
+  int numSteps() const;                     // kernels launched per run after all passes
+  int64_t arenaBytes() const;               // planned scratch memory
+  int64_t runAllocations() const;           // scratch allocations made by the most recent run (0 after the first)
+  std::string describe() const;             // one line per step
+
+  struct Impl;
+
+ private:
+  Impl* impl_;
+};
+
+}  // namespace adjoint

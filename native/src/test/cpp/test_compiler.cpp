@@ -1,0 +1,293 @@
+// The compile passes: results unchanged, steps removed, fusion, memory plan, updates.
+#include <cstring>
+
+#include "check.h"
+#include "reference.h"
+
+using namespace adjoint;
+using t::Host;
+using t::Shape;
+
+namespace {
+
+int unary(Graph& g, int op, int x) { return g.addNode(op, &x, 1, nullptr, 0, 0); }
+int binary(Graph& g, int op, int a, int b) {
+  int in[2] = {a, b};
+  return g.addNode(op, in, 2, nullptr, 0, 0);
+}
+int withAttrs(Graph& g, int op, int x, std::vector<int64_t> attrs) { return g.addNode(op, &x, 1, attrs.data(), (int)attrs.size(), 0); }
+int fill(Graph& g, int dtype, Shape s, double v) {
+  std::vector<int64_t> attrs{dtype};
+  attrs.insert(attrs.end(), s.begin(), s.end());
+  return g.addNode(OP_fill, nullptr, 0, attrs.data(), (int)attrs.size(), v);
+}
+
+std::mt19937 rng(99);
+
+bool bitEqual(const Host& a, const Host& b) {
+  return a.shape == b.shape && std::memcmp(a.v.data(), b.v.data(), a.v.size() * sizeof(double)) == 0;
+}
+
+}  // namespace
+
+TEST(dce_cse_identity) {
+  Graph g;
+  Shape s{4, 5};
+  int x = g.addInput(kFloat32, s.data(), 2);
+  int a = unary(g, OP_sin, x);
+  int b = unary(g, OP_sin, x);   // CSE with a
+  unary(g, OP_exp, x);           // dead
+  int c = binary(g, OP_add, unary(g, OP_identity, a), b);
+  g.addOutput(c);
+  Executable ex(g, 0);
+  CHECK_MSG(ex.numSteps() == 1, ex.describe());   // sin then add fused into one step
+  Host h = t::random(s, rng);
+  auto out = t::runGraph(g, {h}, {kFloat32});
+  Host sx = ref::map1(OP_sin, h);
+  std::string why;
+  CHECK_MSG(t::close(out[0], ref::map2(OP_add, sx, sx), 1e-5, &why), why);
+}
+
+TEST(algebraic_rules_keep_values) {
+  for (int dt : {kFloat32, kFloat64}) {
+    Graph g;
+    Shape s{3, 4};
+    int x = g.addInput(dt, s.data(), 2);
+    int ones = unary(g, OP_onesLike, x);
+    int zeros = unary(g, OP_zerosLike, x);
+    int v = binary(g, OP_mul, x, ones);                  // x
+    v = binary(g, OP_mul, fill(g, dt, {}, 1), v);        // x
+    v = binary(g, OP_add, v, zeros);                     // x
+    v = binary(g, OP_sub, v, fill(g, dt, {1}, 0));       // x
+    v = unary(g, OP_neg, unary(g, OP_neg, v));           // x
+    v = withAttrs(g, OP_reshape, v, {3, 4});             // x
+    v = withAttrs(g, OP_sumToShape, v, {3, 4});          // x
+    v = withAttrs(g, OP_transpose, withAttrs(g, OP_transpose, v, {1, 0}), {1, 0});   // x
+    g.addOutput(v);
+    Executable ex(g, 0);
+    CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("identity") != std::string::npos, ex.describe());   // only the output copy
+    Host h = t::random(s, rng);
+    auto out = t::runGraph(g, {h}, {dt});
+    Host want = h;
+    if (dt == kFloat32)
+      for (auto& e : want.v) e = (double)(float)e;
+    CHECK(bitEqual(out[0], want));
+  }
+}
+
+TEST(broadcast_then_sum_to_shape) {
+  Graph g;
+  Shape s{3};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  int b = withAttrs(g, OP_broadcastTo, x, {4, 3});
+  int back = withAttrs(g, OP_sumToShape, b, {3});
+  g.addOutput(back);
+  Executable ex(g, 0);
+  CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("fused[fill mul]") != std::string::npos, ex.describe());
+  Host h({3}, {1, 2, 3});
+  auto out = t::runGraph(g, {h}, {kFloat64});
+  CHECK(bitEqual(out[0], Host({3}, {4, 8, 12})));
+}
+
+TEST(transpose_folds_into_matmul) {
+  for (int dt : {kFloat32, kFloat64}) {
+    Graph g;
+    Shape sa{2, 5, 3}, sb{2, 5, 4};
+    int a = g.addInput(dt, sa.data(), 3), b = g.addInput(dt, sb.data(), 3);
+    int at = withAttrs(g, OP_transpose, a, {0, 2, 1});
+    int in[2] = {at, b};
+    std::vector<int64_t> tr{0, 0};
+    g.addOutput(g.addNode(OP_matmul, in, 2, tr.data(), 2, 0));
+    Executable ex(g, 0);
+    CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("matmul") != std::string::npos, ex.describe());
+    Host ha = t::random(sa, rng), hb = t::random(sb, rng);
+    auto out = t::runGraph(g, {ha, hb}, {dt, dt});
+    std::string why;
+    CHECK_MSG(t::close(out[0], ref::matmul(ha, hb, true, false), 1e-4, &why), why);
+  }
+}
+
+TEST(constant_folding) {
+  Graph g;
+  Shape s{2, 2};
+  int x = g.addInput(kFloat32, s.data(), 2);
+  int c = binary(g, OP_mul, fill(g, kFloat32, {}, 1), fill(g, kFloat32, {}, 1));   // fill 1
+  c = unary(g, OP_neg, binary(g, OP_add, c, fill(g, kFloat32, {}, 2)));             // fill -3
+  g.addOutput(binary(g, OP_mul, x, c));
+  Executable ex(g, 0);
+  CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("fused[fill mul]") != std::string::npos, ex.describe());
+  auto out = t::runGraph(g, {Host({2, 2}, {1, 2, 3, 4})}, {kFloat32});
+  CHECK(bitEqual(out[0], Host({2, 2}, {-3, -6, -9, -12})));
+}
+
+// The same chain with every intermediate made an output (so nothing fuses) gives identical bits.
+TEST(fused_equals_unfused) {
+  for (int dt : {kFloat32, kFloat64}) {
+    Shape s{1000, 37};
+    Host h = t::random(s, rng), hb = t::random({37}, rng, 0.5, 1.5), hs = t::random({}, rng);
+    for (int materialise = 0; materialise < 2; ++materialise) {
+      Graph g;
+      int x = g.addInput(dt, s.data(), 2);
+      int bcol = g.addInput(dt, hb.shape.data(), 1);
+      int sc = g.addInput(dt, nullptr, 0);
+      int a = unary(g, OP_sin, x);
+      int b = binary(g, OP_mul, a, sc);
+      int c = unary(g, OP_tanh, binary(g, OP_sub, b, unary(g, OP_cos, x)));
+      int d = binary(g, OP_div, c, bcol);   // broadcast from [37]: not fusable, its own step
+      int e = unary(g, OP_exp, unary(g, OP_square, d));
+      int f = binary(g, OP_add, e, unary(g, OP_relu, x));
+      g.addOutput(f);
+      if (materialise)
+        for (int v : {a, b, c, d, e}) g.addOutput(v);
+      Executable ex(g, 0);
+      if (!materialise) CHECK_MSG(ex.numSteps() == 3, ex.describe());
+      static Host first;
+      auto out = t::runGraph(g, {h, hb, hs}, {dt, dt, dt});
+      if (!materialise) first = out[0];
+      else CHECK(bitEqual(out[0], first));
+    }
+  }
+}
+
+TEST(multi_use_value_is_materialised) {
+  Graph g;
+  Shape s{5000};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  int a = unary(g, OP_sin, x);
+  int b = unary(g, OP_exp, a);
+  int c = binary(g, OP_mul, a, b);                  // a used twice inside one group: fine
+  int m = withAttrs(g, OP_sum, a, {0});             // a also used by a reduction: materialised
+  g.addOutput(c);
+  g.addOutput(m);
+  Host h = t::random(s, rng);
+  auto out = t::runGraph(g, {h}, {kFloat64});
+  Host sa = ref::map1(OP_sin, h);
+  std::string why;
+  CHECK_MSG(t::close(out[0], ref::map2(OP_mul, sa, ref::map1(OP_exp, sa)), 1e-12, &why), why);
+  CHECK_MSG(t::close(out[1], ref::reduce(sa, {1}, 0, false), 1e-9, &why), why);
+}
+
+TEST(arena_reuse_and_no_allocations_after_first_run) {
+  Graph g;
+  Shape s{256, 256};
+  int x = g.addInput(kFloat32, s.data(), 2);
+  int v = x;
+  for (int i = 0; i < 6; ++i) {   // a chain of matmuls: temporaries die one after another
+    int in[2] = {v, x};
+    v = g.addNode(OP_matmul, in, 2, nullptr, 0, 0);
+    v = withAttrs(g, OP_mean, v, {1, 1});
+    v = binary(g, OP_sub, binary(g, OP_mul, x, unary(g, OP_onesLike, x)), unary(g, OP_sin, v));
+  }
+  g.addOutput(v);
+  Executable ex(g, 0);
+  int64_t one = 256 * 256 * 4;
+  CHECK_MSG(ex.arenaBytes() <= 3 * one, "arena " << ex.arenaBytes() << "\n" << ex.describe());
+  Host h = t::random(s, rng, -0.1, 0.1);
+  Buffer* b = t::upload(h, kFloat32);
+  ex.setInput(0, b);
+  ex.run();
+  CHECK(ex.runAllocations() == (ex.arenaBytes() > 0 ? 1 : 0));
+  Buffer* firstOut = ex.takeOutput(0);   // taken: the next run allocates a fresh output (not scratch)
+  Host first = t::download(firstOut);
+  freeBuffer(firstOut);
+  for (int r = 0; r < 3; ++r) {
+    ex.run();
+    CHECK(ex.runAllocations() == 0);
+  }
+  Buffer* out = ex.takeOutput(0);
+  Buffer* bound = newBuffer(0, kFloat32, s.data(), 2);
+  ex.setOutput(0, bound);
+  ex.run();
+  CHECK(ex.runAllocations() == 0);
+  CHECK(t::download(out).v == t::download(bound).v);
+  CHECK(t::download(out).v == first.v);
+  CHECK_THROWS(ex.takeOutput(0), "setOutput");
+  freeBuffer(out);
+  freeBuffer(bound);
+  freeBuffer(b);
+}
+
+TEST(in_place_elementwise) {
+  Graph g;
+  Shape s{1 << 16};
+  int x = g.addInput(kFloat32, s.data(), 1);
+  int y = g.addInput(kFloat32, s.data(), 1);
+  int a = binary(g, OP_add, x, y);
+  int m = withAttrs(g, OP_sum, a, {1, 0});           // a materialised (used twice)
+  int b = binary(g, OP_sub, a, m);                     // a dies here: b can reuse a's memory
+  int bb = withAttrs(g, OP_max, b, {1});
+  g.addOutput(binary(g, OP_div, b, bb));
+  Executable ex(g, 0);
+  CHECK_MSG(ex.arenaBytes() <= (int64_t)(1 << 16) * 4 + 128, ex.arenaBytes() << "\n" << ex.describe());
+}
+
+TEST(updates_write_inputs_after_all_steps) {
+  Graph g;
+  Shape s{3};
+  int a = g.addInput(kFloat64, s.data(), 1);
+  int b = g.addInput(kFloat64, s.data(), 1);
+  int w = g.addInput(kFloat64, s.data(), 1);
+  g.addOutput(binary(g, OP_add, a, b));                      // reads the old values
+  g.addUpdate(0, b);                                         // swap a and b
+  g.addUpdate(1, a);
+  g.addUpdate(2, binary(g, OP_sub, w, binary(g, OP_mul, w, fill(g, kFloat64, {}, 0.5))));   // w <- w/2
+  Executable ex(g, 0);
+  Host ha({3}, {1, 2, 3}), hb({3}, {10, 20, 30}), hw({3}, {4, 8, 16});
+  Buffer *ba = t::upload(ha, kFloat64), *bb = t::upload(hb, kFloat64), *bw = t::upload(hw, kFloat64);
+  ex.setInput(0, ba);
+  ex.setInput(1, bb);
+  ex.setInput(2, bw);
+  ex.run();
+  Buffer* o = ex.takeOutput(0);
+  CHECK(t::download(o).v == std::vector<double>({11, 22, 33}));
+  CHECK(t::download(ba).v == hb.v);
+  CHECK(t::download(bb).v == ha.v);
+  CHECK(t::download(bw).v == std::vector<double>({2, 4, 8}));
+  ex.run();
+  CHECK(t::download(ba).v == ha.v);
+  CHECK(t::download(bw).v == std::vector<double>({1, 2, 4}));
+  freeBuffer(o);
+  freeBuffer(ba);
+  freeBuffer(bb);
+  freeBuffer(bw);
+}
+
+TEST(outputs_that_are_inputs_or_repeated) {
+  Graph g;
+  Shape s{2};
+  int x = g.addInput(kFloat32, s.data(), 1);
+  int r = withAttrs(g, OP_reshape, x, {2, 1});
+  int sx = unary(g, OP_sin, r);
+  g.addOutput(x);
+  g.addOutput(sx);
+  g.addOutput(sx);
+  g.addOutput(r);
+  Host h({2}, {0.5, 1.0});
+  auto out = t::runGraph(g, {h}, {kFloat32});
+  CHECK(out.size() == 4);
+  CHECK(out[0].v == out[3].v && out[3].shape == Shape({2, 1}));
+  CHECK(out[1].v == out[2].v);
+}
+
+TEST(independent_branches_run_concurrently) {
+  for (int threads : {1, 2, 3}) {
+    setThreads(threads);
+    Graph g;
+    Shape s{128, 128};
+    int a = g.addInput(kFloat32, s.data(), 2), b = g.addInput(kFloat32, s.data(), 2), d = g.addInput(kFloat32, s.data(), 2);
+    int in1[2] = {d, b}, in2[2] = {a, d};
+    std::vector<int64_t> nt{0, 1}, tn{1, 0};
+    int da = g.addNode(OP_matmul, in1, 2, nt.data(), 2, 0);   // dA = dC B^T
+    int db = g.addNode(OP_matmul, in2, 2, tn.data(), 2, 0);   // dB = A^T dC
+    g.addOutput(da);
+    g.addOutput(unary(g, OP_sin, db));
+    Executable ex(g, 0);
+    CHECK_MSG(ex.describe().find("lane 1") != std::string::npos, ex.describe());
+    Host ha = t::random(s, rng), hb = t::random(s, rng), hd = t::random(s, rng);
+    auto out = t::runGraph(g, {ha, hb, hd}, {kFloat32, kFloat32, kFloat32}, 3);
+    std::string why;
+    CHECK_MSG(t::close(out[0], ref::matmul(hd, hb, false, true), 1e-4, &why), why);
+    CHECK_MSG(t::close(out[1], ref::map1(OP_sin, ref::matmul(ha, hd, true, false)), 1e-4, &why), why);
+  }
+  setThreads(2);
+}

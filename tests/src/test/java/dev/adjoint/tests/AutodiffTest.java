@@ -1,0 +1,81 @@
+package dev.adjoint.tests;
+
+import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.shape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.Autodiff;
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The functional API: grad, valueAndGrad, hasAux, vjp, jvp, jacobian, hessian. */
+class AutodiffTest {
+  final Tensor x = Tensor.of(new double[] {0.4, -0.9, 1.7}, 3);
+  final Tensor y = Tensor.of(new double[] {1.1, 0.3, -0.6}, 3);
+  final Cell.Fn f = in -> Ops.sum(Ops.mul(Ops.sin(in[0]), in[1]));
+
+  @Test
+  void gradAndValueAndGradAndAux() {
+    close(Autodiff.grad(f).apply(x, y), 1e-12, Math.cos(0.4) * 1.1, Math.cos(-0.9) * 0.3, Math.cos(1.7) * -0.6);
+    Tuple both = Autodiff.grad(f, false, 0, 1).apply(x, y).asTuple();
+    close(both.get(1), 1e-12, Math.sin(0.4), Math.sin(-0.9), Math.sin(1.7));
+    Tuple vg = Autodiff.valueAndGrad(f).apply(x, y).asTuple();
+    close(vg.get(0), 1e-12, Math.sin(0.4) * 1.1 + Math.sin(-0.9) * 0.3 + Math.sin(1.7) * -0.6);
+    Tuple aux = Autodiff.grad(in -> Tuple.of(f.apply(in), Ops.cos(in[0])), true, 0).apply(x, y).asTuple();
+    close(aux.get(1), 1e-12, Math.cos(0.4), Math.cos(-0.9), Math.cos(1.7));
+    assertThrows(AdjointException.class, () -> Autodiff.grad(in -> Ops.sin(in[0])).apply(x));
+  }
+
+  @Test
+  void gradOfGrad() {
+    Cell.Fn df = Autodiff.grad(in -> Ops.sum(Ops.sin(in[0])));
+    Cell.Fn d2f = Autodiff.grad(in -> Ops.sum(df.apply(in).asTensor()));
+    close(d2f.apply(x), 1e-12, -Math.sin(0.4), -Math.sin(-0.9), -Math.sin(1.7));
+  }
+
+  @Test
+  void vjpAndJvpAgree() {
+    Random rnd = new Random(3);
+    Cell.Fn g = in -> Ops.matmul(Ops.tanh(in[0]), Ops.exp(in[1]), false, true);
+    Tensor a = GradcheckTest.rand(rnd, -1, 1, 2, 3), b = GradcheckTest.rand(rnd, -1, 1, 4, 3);
+    Tensor va = GradcheckTest.rand(rnd, -1, 1, 2, 3), vb = GradcheckTest.rand(rnd, -1, 1, 4, 3);
+    Tensor u = GradcheckTest.rand(rnd, -1, 1, 2, 4);
+    Tuple jvp = Autodiff.jvp(g, new Tensor[] {a, b}, new Tensor[] {va, vb});
+    Autodiff.Vjp vjp = Autodiff.vjp(g, a, b);
+    Tuple ct = vjp.pullback().apply(u);
+    // <u, J v> computed both ways
+    double left = dot(u, jvp.tensor(1));
+    double right = dot(ct.tensor(0), va) + dot(ct.tensor(1), vb);
+    assertEquals(left, right, 1e-10 * Math.max(1, Math.abs(left)));
+    close(jvp.get(0), 1e-12, vjp.out().asTensor().toDoubleArray());
+  }
+
+  static double dot(Tensor p, Tensor q) {
+    double[] a = p.toDoubleArray(), b = q.toDoubleArray();
+    double s = 0;
+    for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+    return s;
+  }
+
+  @Test
+  void jacobianForwardEqualsReverseAndHessian() {
+    Cell.Fn g = in -> Ops.mul(Ops.sin(in[0]), Ops.sum(in[0]));
+    Tensor jr = Autodiff.jacobian(g, 0, false).apply(x).asTensor();
+    Tensor jf = Autodiff.jacobian(g, 0, true).apply(x).asTensor();
+    close(jf, shape(3, 3), 1e-12, jr.toDoubleArray());
+    double s = 0.4 - 0.9 + 1.7;
+    double[] xv = {0.4, -0.9, 1.7};
+    double[] expect = new double[9];
+    for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) expect[i * 3 + j] = (i == j ? Math.cos(xv[i]) * s : 0) + Math.sin(xv[i]);
+    close(jr, shape(3, 3), 1e-12, expect);
+    // hessian of sum(sin x) = diag(-sin x)
+    Tensor h = Autodiff.hessian(in -> Ops.sum(Ops.sin(in[0]))).apply(x).asTensor();
+    close(h, shape(3, 3), 1e-12, -Math.sin(0.4), 0, 0, 0, -Math.sin(-0.9), 0, 0, 0, -Math.sin(1.7));
+  }
+}

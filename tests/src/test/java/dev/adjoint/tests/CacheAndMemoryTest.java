@@ -1,0 +1,56 @@
+package dev.adjoint.tests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.adjoint.Adjoint;
+import dev.adjoint.Cell;
+import dev.adjoint.GradOperation;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** A compiled gradient is reused: 10,000 calls compile once, give identical results, keep nothing alive. */
+class CacheAndMemoryTest {
+  @Test
+  void tenThousandCallsCompileOnce() {
+    Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});
+    Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}});
+    Cell grad = new GradOperation().of(new TutorialTest.Net());
+    float[] first;
+    try (Tensor t = grad.call(x, y).asTensor()) {
+      first = t.toFloatArray();
+    }
+    long compilations = Adjoint.compilations();
+    long live = Adjoint.liveBuffers();
+    for (int i = 0; i < 10_000; i++) {
+      try (Tensor t = grad.call(x, y).asTensor()) {
+        if (i % 1000 == 0) assertArrayEquals(first, t.toFloatArray());
+      }
+    }
+    assertEquals(compilations, Adjoint.compilations());
+    assertEquals(1, grad.compiledSignatures());
+    assertEquals(live, Adjoint.liveBuffers());
+    // a new shape is a new signature
+    grad.call(Tensor.of(new float[3], 1, 3), y).asTensor().close();
+    assertEquals(2, grad.compiledSignatures());
+  }
+
+  @Test
+  void eagerOpsAreCachedPerSignature() {
+    Tensor a = Tensor.of(new float[] {1, 2, 3}, 3);
+    Ops.sin(a).close();
+    long before = Adjoint.compilations();
+    for (int i = 0; i < 1000; i++) Ops.sin(a).close();
+    assertEquals(before, Adjoint.compilations());
+  }
+
+  @Test
+  void parametersAreReadFreshEachCall() {
+    TutorialTest.Net net = new TutorialTest.Net();
+    Tensor x = Tensor.of(new float[] {1, 2}, 1, 2), y = Tensor.of(new float[] {3, 4}, 2, 1);
+    assertEquals(11.0, net.call(x, y).asTensor().item(), 1e-6);
+    net.z.assign(Tensor.of(new float[] {2f}));
+    assertEquals(22.0, net.call(x, y).asTensor().item(), 1e-6);
+  }
+}

@@ -1,0 +1,33 @@
+package dev.adjoint.tests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
+
+/** Small assertions shared by the tests. */
+final class Check {
+  private Check() {}
+
+  static void close(Value v, long[] shape, double tol, double... expected) {
+    Tensor t = v.asTensor();
+    assertArrayEquals(shape, t.shape(), "shape");
+    double[] got = t.toDoubleArray();
+    assertEquals(expected.length, got.length, "element count");
+    for (int i = 0; i < got.length; i++) {
+      double scale = Math.max(1, Math.abs(expected[i]));
+      if (Math.abs(got[i] - expected[i]) > tol * scale)
+        throw new AssertionError(
+            "element " + i + ": expected " + expected[i] + " got " + got[i] + " (tol " + tol + ")\n" + t);
+    }
+  }
+
+  static void close(Value v, double tol, double... expected) {
+    close(v, v.asTensor().shape(), tol, expected);
+  }
+
+  static long[] shape(long... s) {
+    return s;
+  }
+}

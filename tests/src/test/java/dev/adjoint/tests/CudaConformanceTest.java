@@ -1,0 +1,61 @@
+package dev.adjoint.tests;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.adjoint.Adjoint;
+import dev.adjoint.Cell;
+import dev.adjoint.Device;
+import dev.adjoint.GradOperation;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same computations on CUDA and on the CPU, first and second order, for every op case of the
+ * gradcheck table and the tutorial. Skipped, with the reason, where no GPU is usable.
+ */
+class CudaConformanceTest {
+  static String reason;
+
+  @BeforeAll
+  static void probe() {
+    reason = Adjoint.cudaUnavailableReason();
+  }
+
+  static void requireGpu() {
+    assumeTrue(reason == null, "CUDA unavailable: " + reason);
+  }
+
+  @Test
+  void everyOpFirstAndSecondOrderMatchesCpu() {
+    requireGpu();
+    Device gpu = Device.cuda(0);
+    for (Map.Entry<dev.adjoint.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
+      Random rnd = new Random(e.getKey().ordinal());
+      Tensor[] cpu = e.getValue().inputs().make(rnd);
+      Tensor[] dev = new Tensor[cpu.length];
+      for (int i = 0; i < cpu.length; i++) dev[i] = cpu[i].to(gpu);
+      Cell f = Cell.of(e.getValue().fn());
+      GradOperation all = GradOperation.builder().getAll(true).build();
+      Cell sumF = Cell.of(in -> dev.adjoint.Ops.sum(f.call(in).asTensor()));
+      for (Cell c : new Cell[] {f, all.of(sumF), all.of(Cell.of(in -> dev.adjoint.Ops.sum(all.of(sumF).call(in).asTuple().tensor(0))))}) {
+        Value a = c.call(cpu), b = c.call(dev);
+        for (int k = 0; k < a.leaves().size(); k++)
+          Check.close(b.leaves().get(k).to(Device.CPU), 1e-9, a.leaves().get(k).toDoubleArray());
+      }
+    }
+  }
+
+  @Test
+  void tutorialOnGpu() {
+    requireGpu();
+    Device gpu = Device.cuda(0);
+    Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}}).to(gpu);
+    Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}}).to(gpu);
+    Value dx = new GradOperation().of(new TutorialTest.StopNet(false)).call(x, y);
+    Check.close(dx.asTensor().to(Device.CPU), 1e-5, 9.02, 5.4, 7.2, 9.02, 5.4, 7.2);
+  }
+}

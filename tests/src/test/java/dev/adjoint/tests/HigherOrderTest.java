@@ -1,0 +1,245 @@
+package dev.adjoint.tests;
+
+import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.shape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.GradOperation;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
+import dev.adjoint.Value;
+import org.junit.jupiter.api.Test;
+
+/** Nested GradOperation to any order, mixed partials and cross derivatives, custom bprop. */
+class HigherOrderTest {
+  final double[] xs = {0.3, -1.1, 2.4};
+  final Tensor x = Tensor.of(xs, 3);
+  final Cell sin = Cell.of(in -> Ops.sin(in[0]));
+
+  static Cell nest(Cell c, int times) {
+    for (int i = 0; i < times; i++) c = new GradOperation().of(c);
+    return c;
+  }
+
+  double[] map(java.util.function.DoubleUnaryOperator f) {
+    double[] r = new double[xs.length];
+    for (int i = 0; i < r.length; i++) r[i] = f.applyAsDouble(xs[i]);
+    return r;
+  }
+
+  @Test
+  void sinDerivativesToFourthOrder() {
+    close(nest(sin, 1).call(x), 1e-12, map(Math::cos));
+    close(nest(sin, 2).call(x), 1e-12, map(v -> -Math.sin(v)));
+    close(nest(sin, 3).call(x), 1e-12, map(v -> -Math.cos(v)));
+    close(nest(sin, 4).call(x), 1e-12, map(Math::sin));
+  }
+
+  /** f(x, y) = sum(x^2 y^3): the Hessian rows selected by a sens of (1, 0) and (0, 1). */
+  @Test
+  void mixedPartialsWithTupleSens() {
+    Tensor a = Tensor.of(new double[] {1.5}, 1), b = Tensor.of(new double[] {-0.5}, 1);
+    Cell f = Cell.of(in -> Ops.sum(Ops.mul(Ops.square(in[0]), Ops.mul(in[1], Ops.square(in[1])))));
+    Cell inner = GradOperation.builder().getAll(true).build().of(f);
+    Cell outer = GradOperation.builder().getAll(true).sensParam(true).build().of(inner);
+    Tensor one = Tensor.of(new double[] {1}, 1), zero = Tensor.of(new double[] {0}, 1);
+    double x0 = 1.5, y0 = -0.5;
+    Tuple row0 = outer.call(a, b, Tuple.of(one, zero)).asTuple();
+    close(row0.get(0), 1e-12, 2 * y0 * y0 * y0); // d2f/dx2
+    close(row0.get(1), 1e-12, 6 * x0 * y0 * y0); // d2f/dxdy
+    Tuple row1 = outer.call(a, b, Tuple.of(zero, one)).asTuple();
+    close(row1.get(0), 1e-12, 6 * x0 * y0 * y0); // d2f/dydx: symmetric
+    close(row1.get(1), 1e-12, 6 * x0 * x0 * y0); // d2f/dy2
+  }
+
+  static final class Scaled extends Cell {
+    final Parameter w = parameter("w", Tensor.of(new double[] {0.7}, 1));
+
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.sin(Ops.mul(in[0], w));
+    }
+  }
+
+  /** Inner: d/dw sum(sin(x w)) = sum(x cos(x w)); outer d/dx: cos(xw) - x w sin(xw). */
+  @Test
+  void weightsThenInput() {
+    Scaled net = new Scaled();
+    Cell dw = GradOperation.builder().getByList(true).build().of(net, net.trainableParams());
+    Value dxdw = new GradOperation().of(dw).call(x);
+    double w = 0.7;
+    close(dxdw, 1e-12, map(v -> Math.cos(v * w) - v * w * Math.sin(v * w)));
+  }
+
+  /** Inner: d/dx = w cos(xw); outer d/dw of its sum: sum(cos(xw) - w x sin(xw)). */
+  @Test
+  void inputThenWeights() {
+    Scaled net = new Scaled();
+    Cell dx = new GradOperation().of(net);
+    Value dwdx = GradOperation.builder().getByList(true).build().of(dx, net.w).call(x);
+    double w = 0.7, expect = 0;
+    for (double v : xs) expect += Math.cos(v * w) - w * v * Math.sin(v * w);
+    close(dwdx, shape(1), 1e-12, expect);
+  }
+
+  /** x^3 with a hand-written bprop 3 x^2 dout: second order goes through the bprop. */
+  static final class Cube extends Cell {
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.mul(in[0], Ops.square(in[0]));
+    }
+
+    @Override
+    public Tuple bprop(Tensor[] in, Value out, Value dout) {
+      return Tuple.of(Ops.mul(dout.asTensor(), Ops.mul(Ops.square(in[0]), 3)));
+    }
+  }
+
+  /** A deliberately "wrong" bprop (always 2 dout), to prove the bprop replaces the real derivative. */
+  static final class Fake extends Cell {
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.sin(in[0]);
+    }
+
+    @Override
+    public Tuple bprop(Tensor[] in, Value out, Value dout) {
+      return Tuple.of(Ops.mul(dout.asTensor(), 2));
+    }
+  }
+
+  @Test
+  void bpropReplacesDerivativeEverywhereAndIsDifferentiable() {
+    close(new GradOperation().of(new Fake()).call(x), 1e-12, 2, 2, 2);
+    // inside a bigger net: d/dx exp(Fake(x)) = exp(sin x) * 2
+    Fake fake = new Fake();
+    Cell outer = Cell.of(in -> Ops.exp(fake.call(in[0]).asTensor()));
+    close(new GradOperation().of(outer).call(x), 1e-12, map(v -> Math.exp(Math.sin(v)) * 2));
+    // second and third order through the bprop: 6x, then 6
+    close(nest(new Cube(), 1).call(x), 1e-12, map(v -> 3 * v * v));
+    close(nest(new Cube(), 2).call(x), 1e-12, map(v -> 6 * v));
+    close(nest(new Cube(), 3).call(x), 1e-12, 6, 6, 6);
+  }
+
+  @Test
+  void bpropMayUseGradOperation() {
+    // bprop of sin written with an inner GradOperation of sin: dout * cos(x)
+    Cell viaGrad =
+        new Cell() {
+          final Cell dsin = new GradOperation().of(Cell.of(in -> Ops.sin(in[0])));
+
+          @Override
+          public Value construct(Tensor... in) {
+            return Ops.sin(in[0]);
+          }
+
+          @Override
+          public Tuple bprop(Tensor[] in, Value out, Value dout) {
+            return Tuple.of(Ops.mul(dout.asTensor(), dsin.call(in[0]).asTensor()));
+          }
+        };
+    close(new GradOperation().of(viaGrad).call(x), 1e-12, map(Math::cos));
+    close(nest(viaGrad, 2).call(x), 1e-12, map(v -> -Math.sin(v)));
+  }
+
+  @Test
+  void bpropIsValidated() {
+    Cell wrongCount =
+        new Cell() {
+          @Override
+          public Value construct(Tensor... in) {
+            return Ops.mul(in[0], in[1]);
+          }
+
+          @Override
+          public Tuple bprop(Tensor[] in, Value out, Value dout) {
+            return Tuple.of(in[0]);
+          }
+
+          @Override
+          public String name() {
+            return "WrongCount";
+          }
+        };
+    AdjointException e = assertThrows(AdjointException.class, () -> GradOperation.builder().getAll(true).build().of(wrongCount).call(x, x));
+    assertTrue(e.getMessage().contains("WrongCount") && e.getMessage().contains("1 gradient(s) for 2 input(s)"), e.getMessage());
+
+    Cell wrongShape =
+        new Cell() {
+          @Override
+          public Value construct(Tensor... in) {
+            return Ops.sin(in[0]);
+          }
+
+          @Override
+          public Tuple bprop(Tensor[] in, Value out, Value dout) {
+            return Tuple.of(Ops.sum(in[0]));
+          }
+
+          @Override
+          public String name() {
+            return "WrongShape";
+          }
+        };
+    AdjointException s = assertThrows(AdjointException.class, () -> new GradOperation().of(wrongShape).call(x));
+    assertTrue(s.getMessage().contains("WrongShape") && s.getMessage().contains("[3]"), s.getMessage());
+  }
+
+  static final class WithParam extends Cell {
+    final Parameter w = parameter("w", Tensor.of(new double[] {2}, 1));
+
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.mul(in[0], w);
+    }
+
+    @Override
+    public Tuple bprop(Tensor[] in, Value out, Value dout) {
+      return Tuple.of(dout.asTensor());
+    }
+  }
+
+  @Test
+  void parameterGradientsCannotComeFromBprop() {
+    WithParam net = new WithParam();
+    AdjointException e =
+        assertThrows(AdjointException.class, () -> GradOperation.builder().getByList(true).build().of(net, net.trainableParams()).call(x));
+    assertTrue(e.getMessage().contains("WithParam") && e.getMessage().contains("[w]"), e.getMessage());
+  }
+
+  @Test
+  void higherOrderCompiledOnceAndMemoryFlat() {
+    Cell d3 = nest(sin, 3);
+    d3.call(x).asTensor().close();
+    long compilations = Adjoint.compilations();
+    long live = Adjoint.liveBuffers();
+    for (int i = 0; i < 10_000; i++) {
+      try (Tensor t = d3.call(x).asTensor()) {
+        if (i == 0) close(t, 1e-12, map(v -> -Math.cos(v)));
+      }
+    }
+    assertEquals(compilations, Adjoint.compilations(), "no recompilation");
+    assertEquals(1, d3.compiledSignatures());
+    assertEquals(live, Adjoint.liveBuffers(), "no buffer kept alive across calls");
+  }
+
+  @Test
+  void gradOfGradOfParamsTuple() {
+    Scaled net = new Scaled();
+    ParameterTuple p = net.trainableParams();
+    Cell g = GradOperation.builder().getByList(true).build().of(net, p);
+    Cell gg = GradOperation.builder().getByList(true).build().of(g, p);
+    // d2/dw2 sum(sin(xw)) = -sum(x^2 sin(xw))
+    double w = 0.7, expect = 0;
+    for (double v : xs) expect -= v * v * Math.sin(v * w);
+    close(gg.call(x).asTuple().get(0), shape(1), 1e-12, expect);
+  }
+}
