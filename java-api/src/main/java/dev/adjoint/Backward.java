@@ -29,8 +29,10 @@ final class Backward {
     for (int i = 0; i < limit; i++) {
       Node n = trace.nodes.get(i);
       if (dep[i] || n.op == Op.INPUT || n.op == Op.STOP_GRADIENT) continue;
-      Node[] from = n.op == Op.CUSTOM_VJP ? ((BpropCall) n.payload).inputNodes() : n.inputs;
-      for (Node in : from) if (in.index < limit && dep[in.index]) dep[i] = true;
+      for (Node in : n.inputs) if (in.index < limit && dep[in.index]) dep[i] = true;
+      // A bprop marker also depends on its call's inputs (the bprop's results flow to them).
+      if (n.op == Op.CUSTOM_VJP)
+        for (Node in : ((BpropCall) n.payload).inputNodes()) if (in.index < limit && dep[in.index]) dep[i] = true;
     }
 
     Tensor[] ct = new Tensor[limit];

@@ -2,6 +2,7 @@ package dev.adjoint.tests;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
@@ -30,7 +31,7 @@ class CacheAndMemoryTest {
     }
     assertEquals(compilations, Adjoint.compilations());
     assertEquals(1, grad.compiledSignatures());
-    assertEquals(live, Adjoint.liveBuffers());
+    assertTrue(Adjoint.liveBuffers() <= live, "no buffer kept alive: " + Adjoint.liveBuffers() + " > " + live);
     // a new shape is a new signature
     grad.call(Tensor.of(new float[3], 1, 3), y).asTensor().close();
     assertEquals(2, grad.compiledSignatures());

@@ -6,6 +6,7 @@ import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
 import dev.adjoint.Device;
 import dev.adjoint.GradOperation;
+import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
 import java.util.Map;
@@ -36,13 +37,13 @@ class CudaConformanceTest {
     for (Map.Entry<dev.adjoint.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
       Random rnd = new Random(e.getKey().ordinal());
       Tensor[] cpu = e.getValue().inputs().make(rnd);
-      Tensor[] dev = new Tensor[cpu.length];
-      for (int i = 0; i < cpu.length; i++) dev[i] = cpu[i].to(gpu);
+      Tensor[] onGpu = new Tensor[cpu.length];
+      for (int i = 0; i < cpu.length; i++) onGpu[i] = cpu[i].to(gpu);
       Cell f = Cell.of(e.getValue().fn());
       GradOperation all = GradOperation.builder().getAll(true).build();
-      Cell sumF = Cell.of(in -> dev.adjoint.Ops.sum(f.call(in).asTensor()));
-      for (Cell c : new Cell[] {f, all.of(sumF), all.of(Cell.of(in -> dev.adjoint.Ops.sum(all.of(sumF).call(in).asTuple().tensor(0))))}) {
-        Value a = c.call(cpu), b = c.call(dev);
+      Cell sumF = Cell.of(in -> Ops.sum(f.call(in).asTensor()));
+      for (Cell c : new Cell[] {f, all.of(sumF), all.of(Cell.of(in -> Ops.sum(all.of(sumF).call(in).asTuple().tensor(0))))}) {
+        Value a = c.call(cpu), b = c.call(onGpu);
         for (int k = 0; k < a.leaves().size(); k++)
           Check.close(b.leaves().get(k).to(Device.CPU), 1e-9, a.leaves().get(k).toDoubleArray());
       }

@@ -228,7 +228,7 @@ class HigherOrderTest {
     }
     assertEquals(compilations, Adjoint.compilations(), "no recompilation");
     assertEquals(1, d3.compiledSignatures());
-    assertEquals(live, Adjoint.liveBuffers(), "no buffer kept alive across calls");
+    assertTrue(Adjoint.liveBuffers() <= live, "no buffer kept alive across calls");
   }
 
   @Test
