@@ -41,8 +41,9 @@ Fn resolve(void* handle, const char* symbol, const std::string& path) {
   void* p = dlsym(handle, symbol);
   if (!p) {
     const char* e = dlerror();
+    std::string why = e ? std::string(" (") + e + ")" : "";   // copied: dlclose frees dlerror's string
     dlclose(handle);
-    fail("cannot load CUDA backend ", path, ": missing symbol ", symbol, e ? std::string(" (") + e + ")" : "");
+    fail("cannot load CUDA backend ", path, ": missing symbol ", symbol, why);
   }
   return reinterpret_cast<Fn>(p);
 }

@@ -52,7 +52,7 @@ HostCallback currentHostCallback() { return gHostCallback.load(); }
 std::string version() { return ADJOINT_VERSION; }
 
 std::string blasInfo() {
-  std::string s = "OpenBLAS ";
+  std::string s;
   const char* config = openblas_get_config();
   const char* core = openblas_get_corename();
   s += config ? config : "?";
