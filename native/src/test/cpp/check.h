@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -145,22 +146,22 @@ inline bool close(const Host& got, const Host& want, double tol, std::string* wh
 inline double tolFor(int dtype) { return dtype == adjoint::kFloat32 ? 2e-4 : 1e-10; }
 
 // Runs a compiled graph on the given host inputs and returns every output.
-inline std::vector<Host> runGraph(const adjoint::Graph& g, const std::vector<Host>& ins, const std::vector<int>& dtypes, int times = 1,
-                                  adjoint::Executable** keep = nullptr) {
+inline std::vector<Host> runGraph(const adjoint::Graph& g, const std::vector<Host>& ins, const std::vector<int>& dtypes, int times = 1) {
+  struct Free {
+    void operator()(adjoint::Buffer* b) const { adjoint::freeBuffer(b); }
+  };
   adjoint::Executable ex(g, 0);
-  std::vector<adjoint::Buffer*> bufs;
+  std::vector<std::unique_ptr<adjoint::Buffer, Free>> bufs;   // freed even when run() throws
   for (size_t i = 0; i < ins.size(); ++i) {
-    bufs.push_back(upload(ins[i], dtypes[i]));
-    ex.setInput((int)i, bufs.back());
+    bufs.emplace_back(upload(ins[i], dtypes[i]));
+    ex.setInput((int)i, bufs.back().get());
   }
   for (int r = 0; r < times; ++r) ex.run();
   std::vector<Host> outs;
   for (int k = 0; k < ex.numOutputs(); ++k) {
-    adjoint::Buffer* o = ex.takeOutput(k);
-    outs.push_back(download(o));
-    adjoint::freeBuffer(o);
+    std::unique_ptr<adjoint::Buffer, Free> o(ex.takeOutput(k));
+    outs.push_back(download(o.get()));
   }
-  for (auto* b : bufs) adjoint::freeBuffer(b);
   return outs;
 }
 

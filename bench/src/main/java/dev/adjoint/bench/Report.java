@@ -24,10 +24,6 @@ public final class Report {
   /** One JMH result row. */
   record Row(String cls, String method, Map<String, String> params, double seconds, double errorSeconds, String unit,
       double score, double error) {
-    String key() {
-      return cls + params;
-    }
-
     String paramText() {
       StringBuilder sb = new StringBuilder();
       params.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append('=').append(v));
@@ -70,9 +66,14 @@ public final class Report {
         notes.add(String.format(Locale.ROOT, "%.1f GB/s", traffic.bytes() / r.seconds / 1e9));
       String idealName = "", idealTime = "", ratio = "";
       if (against != null) {
-        idealName = against.value();
+        String v = against.value();
+        int dot = v.lastIndexOf('.');
+        // A bare name is a method of the same class; a qualified one (a peer's Adjoint counterpart) is not.
+        String idealCls = dot < 0 ? r.cls : v.substring(0, dot), idealMethod = v.substring(dot + 1);
+        idealName = dot < 0 ? v : v.substring(v.lastIndexOf('.', dot - 1) + 1);
         Row ideal = null;
-        for (Row o : rows) if (o.key().equals(r.key()) && o.method.equals(against.value())) ideal = o;
+        for (Row o : rows)
+          if (o.cls.equals(idealCls) && o.params.equals(r.params) && o.method.equals(idealMethod)) ideal = o;
         if (ideal != null) {
           idealTime = fmt(ideal.score, ideal.error, ideal.unit);
           ratio = String.format(Locale.ROOT, "%.2f", r.seconds / ideal.seconds);
@@ -94,7 +95,8 @@ public final class Report {
           .append(" | ").append(idealName).append(" | ").append(idealTime)
           .append(" | ").append(ratio).append(" | ").append(String.join("; ", notes)).append(" |\n");
     }
-    sb.append("\nratio = time / ideal time, same run, same params (1.00 is the ideal; higher is slower).\n");
+    sb.append("\nratio = time / ideal time, same run, same params (1.00 is the ideal; higher is slower).")
+        .append(" For libtorch rows the reference is Adjoint's own benchmark: ratio > 1 means libtorch is slower.\n");
     return sb.toString();
   }
 
@@ -105,7 +107,7 @@ public final class Report {
       case "SinSecondDerivBench" -> "W3";
       case "TrainStepBench" -> "W4";
       case "MixedSecondDerivBench" -> "W5";
-      default -> cls.contains("Torch") ? "peer" : "";
+      default -> cls.startsWith("Torch") ? workload(cls.substring(5)) + " libtorch" : "";
     };
   }
 
