@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   ex.setOutput(0, r1);
   ex.setOutput(1, r2);
   double ms = bestMs(5, [&] { ex.run(); });
-  std::printf("W2 engine matmul gradient 1024 (%d lanes policy): %.2f ms = %.2fx raw (%.1f GFLOP/s)\n", 2, ms, ms / raw, flops / ms / 1e6);
+  std::printf("W2 engine matmul gradient 1024: %.2f ms = %.2fx raw (%.1f GFLOP/s)\n", ms, ms / raw, flops / ms / 1e6);
   for (Buffer* buf : {x, y, ba, bb, bd, r1, r2}) freeBuffer(buf);
   return 0;
 }

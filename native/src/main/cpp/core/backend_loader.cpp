@@ -80,7 +80,8 @@ void loadBackend(const std::string& path) {
   L.create = create;
   L.name = name;
   L.devices = n < 0 ? 0 : n;
-  L.countError = n < 0 ? std::string(err) : "";
+  // A backend may explain a count of 0 too (no driver, no GPU): keep the reason for messages.
+  L.countError = std::string(err);
   L.backends.assign(L.devices, nullptr);
 }
 
