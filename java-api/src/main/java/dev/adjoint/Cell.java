@@ -178,6 +178,16 @@ public abstract class Cell {
     return new ParameterTuple(out);
   }
 
+  /**
+   * Moves every parameter of this cell and its sub-cells to {@code device}; graphs compiled for the
+   * old device stay cached and reject the moved parameters with a clear error.
+   */
+  public final Cell to(Device device) {
+    Engine.requireDevice(device);
+    for (Parameter p : allParams()) p.moveTo(device);
+    return this;
+  }
+
   /** All parameters, trainable or not. */
   public final ParameterTuple parameters() {
     return new ParameterTuple(allParams());

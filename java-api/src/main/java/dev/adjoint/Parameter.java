@@ -52,6 +52,16 @@ public final class Parameter extends Tensor {
     Engine.run(() -> storage().buffer().copyFrom(src.buffer()));
   }
 
+  /** Moves this parameter's memory to {@code device} (a copy; the old buffer is freed). */
+  public void moveTo(Device device) {
+    Storage old = storage();
+    if (old.device.equals(device)) return;
+    Storage s = Storage.allocate(device, old.dtype, old.shape);
+    Engine.run(() -> s.buffer().copyFrom(old.buffer()));
+    storage = s;
+    old.close();
+  }
+
   /** Replaces this parameter's value with a copy of {@code value}; the shape and dtype must not change. */
   public void set(Tensor value) {
     assign(value);

@@ -5,6 +5,7 @@ import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -53,6 +54,8 @@ public final class Report {
           error * perSecond, unit, score, error));
       jvm = r.get("vmName") + " " + r.get("jdkVersion");
     }
+    // W1..W5 in order, each Adjoint class before its libtorch peer; JMH's own order within a class.
+    rows.sort(Comparator.comparing(r -> workload(r.cls.substring(r.cls.lastIndexOf('.') + 1))));
     StringBuilder sb = new StringBuilder();
     sb.append("JVM: ").append(jvm).append("\n\n");
     sb.append("| workload | benchmark | params | time | ideal | ideal time | ratio | notes |\n");
@@ -63,7 +66,7 @@ public final class Report {
       Traffic traffic = method == null ? null : method.getAnnotation(Traffic.class);
       List<String> notes = new ArrayList<>();
       if (traffic != null)
-        notes.add(String.format(Locale.ROOT, "%.1f GB/s", traffic.bytes() / r.seconds / 1e9));
+        notes.add(String.format(Locale.ROOT, "%.1f GiB/s", traffic.bytes() / r.seconds / (1L << 30)));
       String idealName = "", idealTime = "", ratio = "";
       if (against != null) {
         String v = against.value();

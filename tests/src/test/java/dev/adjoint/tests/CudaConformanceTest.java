@@ -24,6 +24,7 @@ class CudaConformanceTest {
   @BeforeAll
   static void probe() {
     reason = Adjoint.cudaUnavailableReason();
+    if (reason != null) System.out.println("[CudaConformanceTest] skipped: " + reason);
   }
 
   static void requireGpu() {

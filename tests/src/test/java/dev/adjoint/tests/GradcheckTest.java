@@ -1,12 +1,15 @@
 package dev.adjoint.tests;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
 import dev.adjoint.Gradcheck;
 import dev.adjoint.Op;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -128,6 +131,29 @@ class GradcheckTest {
                                   Tensor[] in = e.getValue().inputs().make(rnd);
                                   Gradcheck.check(e.getValue().fn(), 2, 1e-6, 1e-5, rnd, in);
                                 })));
+  }
+
+  /** Forward mode against reverse mode for every op: {@code <u, J v>} computed both ways. */
+  @TestFactory
+  Stream<DynamicTest> jvpAgreesWithVjp() {
+    return CASES.entrySet().stream()
+        .map(
+            e ->
+                DynamicTest.dynamicTest(
+                    e.getKey().opName,
+                    () -> {
+                      Random rnd = new Random(17 + e.getKey().ordinal());
+                      Tensor[] in = e.getValue().inputs().make(rnd);
+                      Tensor[] v = new Tensor[in.length];
+                      for (int i = 0; i < in.length; i++) v[i] = rand(rnd, -1, 1, in[i].shape());
+                      Tuple jvp = Autodiff.jvp(e.getValue().fn(), in, v);
+                      Tensor out = jvp.tensor(0);
+                      Tensor u = rand(rnd, -1, 1, out.shape());
+                      Tuple ct = Autodiff.vjp(e.getValue().fn(), in).pullback().apply(u);
+                      double left = AutodiffTest.dot(u, jvp.tensor(1)), right = 0;
+                      for (int i = 0; i < in.length; i++) right += AutodiffTest.dot(ct.tensor(i), v[i]);
+                      assertEquals(left, right, 1e-10 * Math.max(1, Math.abs(left)), e.getKey().opName);
+                    }));
   }
 
   @TestFactory
