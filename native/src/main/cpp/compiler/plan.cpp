@@ -91,18 +91,25 @@ class Lowering {
       int v = g_.outputs[k];
       if (nodes[v].op != OP_INPUT && claimedBy[v] < 0) claimedBy[v] = (int)k;
     }
-    for (size_t id = 0; id < nodes.size(); ++id) {
+    std::vector<int> inPlace = inPlaceUpdates();   // update index -> value node written in place, or -1
+    std::vector<int> deferredTarget(nodes.size(), -1);
+    for (size_t k = 0; k < g_.updates.size(); ++k)
+      if (inPlace[k] >= 0) deferredTarget[inPlace[k]] = g_.updates[k].first;
+    auto emitNode = [&](size_t id, int out) {
       const Node& n = nodes[id];
-      if (n.op == OP_INPUT) continue;
-      if (n.op == OP_reshape && claimedBy[id] < 0) {   // alias, no step (Note [Storage])
-        nodeSlot[id] = newSlot(n.desc, slotStorage_[nodeSlot[n.in[0]]]);
-        continue;
-      }
-      int out = claimedBy[id] >= 0 ? newSlot(n.desc, newStorage(SLOT_OUTPUT, claimedBy[id], n.desc.bytes())) : newTemp(n.desc);
       std::vector<int> in;
       for (int i : n.in) in.push_back(nodeSlot[i]);
       addStep(n.op, std::move(in), out, &n);
       nodeSlot[id] = out;
+    };
+    for (size_t id = 0; id < nodes.size(); ++id) {
+      const Node& n = nodes[id];
+      if (n.op == OP_INPUT || deferredTarget[id] >= 0) continue;
+      if (n.op == OP_reshape && claimedBy[id] < 0) {   // alias, no step (Note [Storage])
+        nodeSlot[id] = newSlot(n.desc, slotStorage_[nodeSlot[n.in[0]]]);
+        continue;
+      }
+      emitNode(id, claimedBy[id] >= 0 ? newSlot(n.desc, newStorage(SLOT_OUTPUT, claimedBy[id], n.desc.bytes())) : newTemp(n.desc));
     }
     for (size_t k = 0; k < g_.outputs.size(); ++k) {
       int v = g_.outputs[k];
@@ -113,7 +120,12 @@ class Lowering {
     // Updates write into input buffers after everything else. A value that lives in an input's
     // memory is snapshotted first, so `a <- b, b <- a` swaps instead of copying one value twice.
     std::vector<int> valueSlot;
-    for (auto& u : g_.updates) {
+    for (size_t k = 0; k < g_.updates.size(); ++k) {
+      const auto& u = g_.updates[k];
+      if (inPlace[k] >= 0) {
+        valueSlot.push_back(-1);
+        continue;
+      }
       int sv = nodeSlot[u.second];
       if (u.second != g_.inputNodes[u.first] && st_[slotStorage_[sv]].kind == SLOT_INPUT) {
         int t = newTemp(nodes[u.second].desc);
@@ -122,11 +134,53 @@ class Lowering {
       }
       valueSlot.push_back(sv);
     }
+    // Note [In-place updates]: a value computed only for its update is computed straight into the
+    // input's buffer, as one of the last steps (after every other reader of the old value).
+    for (size_t k = 0; k < g_.updates.size(); ++k)
+      if (inPlace[k] >= 0) emitNode(inPlace[k], newSlot(nodes[inPlace[k]].desc, slotStorage_[nodeSlot[g_.inputNodes[g_.updates[k].first]]]));
     for (size_t k = 0; k < g_.updates.size(); ++k) {
       const auto& u = g_.updates[k];
-      if (u.second == g_.inputNodes[u.first]) continue;   // x <- x
+      if (u.second == g_.inputNodes[u.first] || inPlace[k] >= 0) continue;   // x <- x, or done in place
       addStep(OP_identity, {valueSlot[k]}, nodeSlot[g_.inputNodes[u.first]], nullptr);
     }
+  }
+
+  // Note [In-place updates]: update k (input i <- node v) is done by computing v into input i's buffer
+  // when that cannot be observed:
+  //  * v is a step's result (not an input or a reshape alias) used by nothing else: no other node, no
+  //    output, no other update; so its step can move to the end of the program;
+  //  * v's step is elementwise (plain or fused), so it reads input i, if at all, at the element it
+  //    writes (same element count; a fused step reads an element before it writes it);
+  //  * v's step reads no other update target (its old value is read by steps that run earlier; an
+  //    updated one would be overwritten by then), following reshape aliases back to their input.
+  std::vector<int> inPlaceUpdates() const {
+    const auto& nodes = g_.nodes;
+    std::vector<int> result(g_.updates.size(), -1);
+    std::vector<int> uses(nodes.size(), 0), updateUses(nodes.size(), 0);
+    for (const Node& n : nodes)
+      for (int i : n.in) uses[i]++;
+    for (int o : g_.outputs) uses[o]++;
+    for (auto& u : g_.updates) updateUses[u.second]++;
+    auto inputOf = [&](int id) {   // the input index behind `id` through reshape aliases, or -1
+      while (nodes[id].op == OP_reshape) id = nodes[id].in[0];
+      return nodes[id].op == OP_INPUT ? nodes[id].inputIndex : -1;
+    };
+    std::vector<char> target(g_.inputNodes.size(), 0);
+    for (auto& u : g_.updates) target[u.first] = 1;
+    for (size_t k = 0; k < g_.updates.size(); ++k) {
+      int input = g_.updates[k].first, v = g_.updates[k].second;
+      const Node& n = nodes[v];
+      if (n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
+      if (!isElementwiseOp(n.op) && n.op != OP_FUSED) continue;
+      bool ok = true;
+      for (int i : n.in) {
+        int src = inputOf(i);
+        if (src < 0 || !target[src]) continue;
+        ok = ok && src == input && nodes[i].desc.numel() == n.desc.numel();
+      }
+      if (ok) result[k] = v;
+    }
+    return result;
   }
 
   void planMemory() {

@@ -5,6 +5,7 @@
 
 #include "core/common.h"
 #include "core/thread_pool.h"
+#include "cpu/host_allocator.h"
 
 #ifndef ADJOINT_VERSION
 #define ADJOINT_VERSION "dev"
@@ -75,5 +76,9 @@ void setThreads(int n) {
   if (n < 1) fail("setThreads: thread count must be >= 1, got ", n);
   ThreadPool::instance().resize(n);
 }
+
+void emptyCache() { cpu::hostEmptyCache(); }
+
+int64_t cachedBytes() { return cpu::hostCachedBytes(); }
 
 }  // namespace adjoint

@@ -7,6 +7,7 @@
 #include "compiler/ir.h"
 #include "core/devices.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/host_allocator.h"
 #include "cpu/kernels.h"
 
 namespace adjoint {
@@ -74,6 +75,26 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
     default:
       break;
   }
+  if (isElementwiseOp(s.op) && od.bytes() >= streamingThresholdBytes()) {
+    // Big and not broadcast (operands of numel n or 1): the fused kernel's tiled loop, which streams
+    // the output (Note [Streaming stores]).
+    bool linear = true;
+    for (size_t i = 0; i < s.in.size(); ++i) linear = linear && (desc(i).numel() == od.numel() || desc(i).numel() == 1);
+    if (linear) {
+      thread_local Step one;
+      thread_local std::vector<const void*> ins;
+      thread_local std::vector<int64_t> numels;
+      one.op = OP_FUSED;
+      one.code.assign(1, FusedInstr{s.op, 0, s.in.size() > 1 ? 1 : -1, 0.0});
+      ins.assign(s.in.size(), nullptr);
+      numels.assign(s.in.size(), 0);
+      for (size_t i = 0; i < s.in.size(); ++i) {
+        ins[i] = ptr(i);
+        numels[i] = desc(i).numel();
+      }
+      return fused(one, ins, numels, od, y);
+    }
+  }
   if (isUnaryOp(s.op)) return unary(s.op, od.dtype, ptr(0), y, od.numel());
   if (isBinaryOp(s.op)) return binary(s.op, desc(0), ptr(0), desc(1), ptr(1), od, y);
   fail("cpu backend: no kernel for op ", s.op);
@@ -87,13 +108,8 @@ class CpuBackend : public Backend {
     const char* core = openblas_get_corename();
     return std::string("OpenBLAS ") + (core ? core : "?");
   }
-  void* allocate(size_t bytes) override {
-    size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
-    void* p = std::aligned_alloc(64, rounded);
-    if (!p) fail("cpu: out of memory allocating ", bytes, " bytes");
-    return p;
-  }
-  void release(void* ptr) override { std::free(ptr); }
+  void* allocate(size_t bytes) override { return hostAllocate(bytes); }   // Note [Host cache]
+  void release(void* ptr) override { hostRelease(ptr); }
   void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
   void download(void* host, const void* src, size_t bytes) override { std::memcpy(host, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }

@@ -40,5 +40,13 @@ void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorD
 void stridedCopy(int elemSize, const std::vector<int64_t>& outShape, const std::vector<int64_t>& strides, const void* x, void* y);
 void copy(void* y, const void* x, int64_t bytes);
 
+// Note [Streaming stores] (kernels_fused.cpp): outputs of at least this many bytes are written with
+// non-temporal stores (default 16 MiB; environment ADJOINT_STREAM_MB overrides, 0 = never).
+int64_t streamingThresholdBytes();
+// Copies with non-temporal stores where the destination is cache-line aligned; streamFence() must run
+// on the same thread before another thread reads what was stored.
+void streamStore(void* y, const void* x, int64_t bytes);
+void streamFence();
+
 }  // namespace cpu
 }  // namespace adjoint

@@ -1,4 +1,5 @@
 // Elementwise kernels: unary and binary tiles (vectorised) and the broadcasting drivers around them.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -128,6 +129,15 @@ void binary(int op, const TensorDesc& a, const void* pa, const TensorDesc& b, co
 
 void copy(void* y, const void* x, int64_t bytes) {
   if (y == x || bytes == 0) return;
+  if (bytes >= streamingThresholdBytes()) {   // Note [Streaming stores]; chunks split on cache lines
+    int64_t lines = (bytes + 63) / 64;
+    ThreadPool::instance().parallelFor(lines, 1 << 14, [&](int64_t lo, int64_t hi) {
+      int64_t end = std::min(bytes, hi * 64);
+      streamStore((char*)y + lo * 64, (const char*)x + lo * 64, end - lo * 64);
+      streamFence();
+    });
+    return;
+  }
   ThreadPool::instance().parallelFor(bytes, 1 << 20, [&](int64_t lo, int64_t hi) { std::memcpy((char*)y + lo, (const char*)x + lo, hi - lo); });
 }
 

@@ -48,22 +48,35 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
     regs[numIn + i] = {stride, slot};
   }
   const Reg* R = regs;
+  // Note [Streaming stores]: an output far bigger than the caches is written with non-temporal
+  // stores (no read for ownership, no eviction of useful lines). Measured on the 2-core AVX-512
+  // machine, 16M floats, one thread: fused[sin neg] 14-15 ms with plain stores, 8-9 ms streamed
+  // (plain stores leave the output writes to a burst after each tile's compute, so memory and
+  // compute do not overlap); neg 6.4 -> 5.4 ms. Software prefetch of the next tile made it slower. The last instruction then fills a scratch tile, which is
+  // streamed out. Tiles are aligned to absolute multiples of `tile` (4 KiB) so every streamed tile
+  // but a chunk's first and last starts on a cache line.
+  const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
+  const int outScratch = stream ? scratchCount : -1;
+  const int scratchTiles = scratchCount + (stream ? 1 : 0);
   auto runRange = [&](int64_t lo, int64_t hi) {
     // Note: per-thread scratch, grown once and then reused for every later run (not arena memory,
     // because the number of threads is not known at compile time).
     thread_local std::vector<T> scratch;
-    if ((int64_t)scratch.size() < scratchCount * tile) scratch.resize(scratchCount * tile);
+    if ((int64_t)scratch.size() < scratchTiles * tile + 64 / (int64_t)sizeof(T)) scratch.resize(scratchTiles * tile + 64 / sizeof(T));
+    T* sbase = scratch.data();
+    sbase += ((64 - ((uintptr_t)sbase & 63)) & 63) / sizeof(T);   // 64-byte aligned tiles
     const T* inputs[kMaxFusedInputs];
-    for (int64_t base = lo; base < hi; base += tile) {
-      int64_t len = std::min(tile, hi - base);
+    for (int64_t base = lo, end; base < hi; base = end) {
+      end = std::min(hi, (base / tile + 1) * tile);
+      int64_t len = end - base;
       for (int r = 0; r < numIn; ++r) inputs[r] = (const T*)in[r] + (R[r].stride ? base : 0);
-      auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : scratch.data() + R[r].scratch * tile; };
+      auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : sbase + R[r].scratch * tile; };
       for (int i = 0; i < numCode; ++i) {
         const FusedInstr& f = step.code[i];
         const Reg& out = R[numIn + i];
         bool last = i == numCode - 1;
         int64_t m = out.stride ? len : 1;
-        T* dst = last && out.stride ? y + base : scratch.data() + out.scratch * tile;
+        T* dst = last && out.stride ? (stream ? sbase + outScratch * tile : y + base) : sbase + out.scratch * tile;
         if (f.op == OP_fill) {
           dst[0] = (T)f.scalar;
         } else if (f.b < 0) {
@@ -72,8 +85,10 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
           binaryTile(f.op, ptr(f.a), m == 1 ? 0 : R[f.a].stride, ptr(f.b), m == 1 ? 0 : R[f.b].stride, dst, m);
         }
         if (last && !out.stride) std::fill(y + base, y + base + len, dst[0]);
+        else if (last && stream) streamStore(y + base, dst, len * (int64_t)sizeof(T));
       }
     }
+    if (stream) streamFence();
   };
   ThreadPool::instance().parallelFor(n, std::max<int64_t>(kParallelGrain, tile), runRange);
 }

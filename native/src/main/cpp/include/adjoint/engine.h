@@ -82,6 +82,9 @@ bool cudaLoaded();
 int cudaDeviceCount();           // 0 when no backend is loaded, no driver, or no GPU
 std::string deviceName(int device);
 std::string backendStatus();     // one line for `adjoint info`
+// The CPU backend keeps freed blocks of 256 KiB and more for reuse (bounded; see host_allocator.h).
+void emptyCache();               // returns every cached host block to the system
+int64_t cachedBytes();           // bytes held in that cache now
 
 // A dense, row-major tensor in engine-owned memory on one device.
 class Buffer {

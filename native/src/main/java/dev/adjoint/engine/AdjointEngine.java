@@ -65,6 +65,12 @@ public class AdjointEngine {
 
   public static native @StdString String backendStatus();
 
+  /** Returns every host block the CPU backend keeps for reuse to the system. */
+  public static native void emptyCache();
+
+  /** Bytes of freed host memory the CPU backend keeps for reuse. */
+  public static native long cachedBytes();
+
   public static native Buffer newBuffer(
       int device, int dtype, @Cast("const int64_t*") long[] shape, int rank);
 

@@ -44,6 +44,29 @@ class HostCallbackTest {
     close(new GradOperation().of(new GradOperation().of(new HostCube())).call(x), 1e-12, 3, -9, 12);
   }
 
+  /** sin(x) whose bprop is host code: dout * cos(x) computed in Java. */
+  static final class HostBprop extends Cell {
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.sin(in[0]);
+    }
+
+    @Override
+    public Tuple bprop(Tensor[] in, Value out, Value dout) {
+      Tensor d = dout.asTensor();
+      return Tuple.of(Ops.hostCall("dsin", (a, o) -> {
+        for (int i = 0; i < o.length; i++) o[i] = a[0][i] * Math.cos(a[1][i]);
+      }, d.dtype(), d.shape(), d, in[0]));
+    }
+  }
+
+  @Test
+  void callbackAsBprop() {
+    close(new GradOperation().of(new HostBprop()).call(x), 1e-12, Math.cos(0.5), Math.cos(-1.5), Math.cos(2.0));
+    AdjointException e = assertThrows(AdjointException.class, () -> new GradOperation().of(new GradOperation().of(new HostBprop())).call(x));
+    assertTrue(e.getMessage().contains("dsin"), e.getMessage());
+  }
+
   @Test
   void noDerivativeWithoutBprop() {
     AdjointException e = assertThrows(AdjointException.class, () -> new GradOperation().of(Cell.of(in -> cube(in[0]))).call(x));
