@@ -50,8 +50,29 @@ class ThreadPool {
 
   // Calls fn(begin, end) over [0, n) in chunks of at least `grain` elements, on all threads.
   // The first exception thrown by fn is rethrown here after every chunk has finished.
+  // A range of fewer than minGrains() grains runs inline on the calling thread.
   template <class Fn>
   void parallelFor(int64_t n, int64_t grain, const Fn& fn);
+
+  // How many grains a parallelFor range needs before other threads are woken for it, on this
+  // thread (Note [Threading policy] in executor.cpp). Waking a worker costs a few microseconds and
+  // a cache miss on the job, so 2 grains (64K elements of an elementwise kernel) stay inline.
+  static constexpr int kDefaultMinGrains = 3;
+  static int& minGrains() {
+    thread_local int v = kDefaultMinGrains;
+    return v;
+  }
+  // Raises minGrains() on this thread for a scope.
+  class MinGrainsScope {
+   public:
+    explicit MinGrainsScope(int g) : saved_(minGrains()) { minGrains() = std::max(saved_, g); }
+    ~MinGrainsScope() { minGrains() = saved_; }
+    MinGrainsScope(const MinGrainsScope&) = delete;
+    MinGrainsScope& operator=(const MinGrainsScope&) = delete;
+
+   private:
+    int saved_;
+  };
 
  private:
   ThreadPool();
@@ -88,8 +109,9 @@ template <class Fn>
 void ThreadPool::parallelFor(int64_t n, int64_t grain, const Fn& fn) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, (int64_t)size() * 4);
-  if (chunks <= 1 || size() == 1) {
+  int64_t grains = (n + grain - 1) / grain;
+  int64_t chunks = std::min<int64_t>(grains, (int64_t)size() * 4);
+  if (grains < minGrains() || chunks <= 1 || size() == 1) {
     fn((int64_t)0, n);
     return;
   }

@@ -1,21 +1,43 @@
 // Runs a Program on the CPU.
 //
-// Note [CPU parallelism policy]: there are two levels of parallelism and one pool of threads.
-//  * Within a step: big elementwise, fused, reduction and layout kernels split their range across
-//    the pool (ThreadPool::parallelFor); gemms use OpenBLAS's own threads.
-//  * Across steps: when the schedule has independent branches (Program::numLanes > 1) the steps run
-//    as a dependency graph (Step::after) on the same pool, so idle threads pick up ready steps while
-//    the kernels inside them can still split (Note [Thread pool] explains why nesting is safe).
-// OpenBLAS: gemms never run concurrently with each other; each one gets all of OpenBLAS's threads,
-// and a gemm that becomes ready while another runs is deferred until that one finishes (the worker
-// moves on to other ready steps instead of blocking). Measured on this 2-core AVX-512 machine for the
-// two gemms of a 1024x1024 matmul gradient: concurrent with one OpenBLAS thread each (through
+// Note [Threading policy]: one busy thread per core. The cores are shared by two sets of threads:
+// the engine's pool (ThreadPool) and OpenBLAS's own threads, which run every gemm and, after one,
+// keep spinning (sched_yield) for a long while (OpenBLAS's THREAD_TIMEOUT, ~0.1 s) before they
+// sleep. Anything the pool wakes while they spin, or while a gemm runs, is a third busy thread on a
+// 2-core machine: it preempts a gemm thread (OpenBLAS's level-3 threads then spin at their sync
+// points) or fights the spinner for a core. So:
+//  1. A program with gemms, run with more than one OpenBLAS thread, runs sequentially on the
+//     calling thread: each gemm gets all the cores through OpenBLAS, and no pool work ever runs
+//     concurrently with it. Its other steps split across the pool only when very large
+//     (kGemmProgramMinGrains grains, ~1M elements), where a contended wake-up is amortised.
+//  2. Otherwise (no gemms, or single-threaded OpenBLAS) independent branches (Program::numLanes >
+//     1) run as a dependency graph (Step::after) on the pool: idle threads pick up ready steps
+//     while the kernels inside them can still split (Note [Thread pool] explains why nesting is
+//     safe). Gemms never run concurrently with each other: a gemm that becomes ready while another
+//     runs is deferred until that one finishes, the worker moving on to other ready steps.
+//  3. Within a step, elementwise, fused, reduction and layout kernels split their range across the
+//     pool (ThreadPool::parallelFor) only from ThreadPool::kDefaultMinGrains grains up (more than
+//     64K elements): below that the wake-up costs more than the second thread saves.
+//  4. Idle pool workers block on a condition variable; they never spin.
+// Measured on the 2-core AVX-512 machine (W4, the 784-512-512-10 MLP training step, 2 engine + 2
+// OpenBLAS threads): before, with the dependency graph and 64K-element steps split, the mean run
+// was ~2.5 ms against ~1.7 ms for its gemms alone, with gemm steps stalling for up to 15 ms when a
+// woken pool worker took a core; sequential with no pool work, ~2.0 ms. For the two 1024x1024
+// gemms of a matmul gradient: concurrent with one OpenBLAS thread each (through
 // openblas_set_num_threads_local) 14.2 ms; one after the other with 2 OpenBLAS threads 13.3 ms, the
-// same as two raw cblas_sgemm calls (13.2 ms). Non-gemm steps still overlap with a gemm.
+// same as two raw cblas_sgemm calls (13.2 ms).
 // Programs with host callbacks run sequentially on the calling thread, because the Java callback
 // must run on the thread that called run() (it is attached to the JVM).
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <mutex>
+#include <string>
+
+#include <cblas.h>
 
 #include "core/common.h"
 #include "core/thread_pool.h"
@@ -25,6 +47,119 @@ namespace adjoint {
 namespace cpu {
 namespace {
 
+// Note [Profiling]: ADJOINT_PROFILE=N (off by default) prints, to stderr, the per-step timeline of
+// the N-th run of every Program (N=1: the first, cold run; a larger N shows a warm one): which
+// thread ran each step, when it started and how long it took, relative to the start of the run.
+// It is a debugging aid for the threading policy; the cost when off is one relaxed load per run.
+struct StepTime {
+  double start = 0, end = 0;
+  int thread = -1;
+};
+
+double nowUs() { return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+int threadIndex() {
+  static std::atomic<int> next{0};
+  thread_local int id = next.fetch_add(1);
+  return id;
+}
+
+int profileTarget() {
+  static const int target = [] {
+    const char* e = std::getenv("ADJOINT_PROFILE");
+    return e ? std::atoi(e) : 0;
+  }();
+  return target;
+}
+
+// Per-Program run statistics while profiling: every run is timed (cheap), and the N-th prints its
+// timeline together with the mean run time so far and the mean gap between runs (time spent
+// outside the engine, e.g. in Java, between one run's end and the next one's start).
+struct RunStats {
+  int runs = 0;
+  double sumRun = 0, sumGap = 0, lastEnd = 0;
+  std::vector<double> sumStep, maxStep;   // per step, over all runs so far
+};
+
+std::mutex gProfileMutex;
+std::map<const Program*, RunStats> gRunStats;   // keyed by address: good enough for a debugging aid
+
+// True when this run of `p` is the one whose timeline is printed.
+bool profileThisRun(const Program& p) {
+  std::lock_guard<std::mutex> g(gProfileMutex);
+  return gRunStats[&p].runs + 1 == profileTarget();
+}
+
+// Records one run; returns the stats line (mean run time and gap) for the profiled run's header.
+std::string recordRun(const Program& p, double t0, double t1, const std::vector<StepTime>& times) {
+  std::lock_guard<std::mutex> g(gProfileMutex);
+  RunStats& r = gRunStats[&p];
+  if (r.runs > 0) r.sumGap += t0 - r.lastEnd;
+  r.runs++;
+  r.sumRun += t1 - t0;
+  r.lastEnd = t1;
+  r.sumStep.resize(times.size(), 0.0);
+  r.maxStep.resize(times.size(), 0.0);
+  for (size_t i = 0; i < times.size(); ++i) {
+    double d = times[i].end - times[i].start;
+    r.sumStep[i] += d;
+    r.maxStep[i] = std::max(r.maxStep[i], d);
+  }
+  char line[160];
+  std::snprintf(line, sizeof line, "%d runs: mean run %.1f us, mean gap between runs %.1f us", r.runs, r.sumRun / r.runs,
+                r.runs > 1 ? r.sumGap / (r.runs - 1) : 0.0);
+  return line;
+}
+
+void timedStep(const Program& p, const Step& s, void* const* slots, const ExecContext& ctx, StepTime* t) {
+  if (!t) {
+    runStep(p, s, slots, ctx);
+    return;
+  }
+  t->thread = threadIndex();
+  t->start = nowUs();
+  runStep(p, s, slots, ctx);
+  t->end = nowUs();
+}
+
+void printProfile(const Program& p, const std::vector<StepTime>& times, double t0, double t1, const char* mode, const std::string& stats) {
+  std::vector<double> mean(times.size(), 0.0), worst(times.size(), 0.0);
+  {
+    std::lock_guard<std::mutex> g(gProfileMutex);
+    const RunStats& rs = gRunStats[&p];
+    for (size_t i = 0; i < times.size() && i < rs.sumStep.size(); ++i) {
+      mean[i] = rs.sumStep[i] / rs.runs;
+      worst[i] = rs.maxStep[i];
+    }
+  }
+  std::string r = "# adjoint profile (" + std::string(mode) + "): " + std::to_string(p.steps.size()) + " steps, " +
+                  std::to_string(p.numLanes) + " lanes, pool " + std::to_string(ThreadPool::instance().size()) + " threads, this run " +
+                  std::to_string((int)(t1 - t0)) + " us; " + stats + "\n";
+  double gemm = 0, other = 0, meanGemm = 0, meanOther = 0;
+  char line[512];
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step& s = p.steps[i];
+    const StepTime& t = times[i];
+    std::string name = opName(s.op);
+    if (s.op == OP_FUSED) {
+      name += "[";
+      for (size_t k = 0; k < s.code.size(); ++k) name += (k ? " " : "") + std::string(opName(s.code[k].op));
+      name += "]";
+    }
+    std::string shape;
+    for (int64_t d : p.slots[s.out].desc.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    (s.op == OP_matmul ? gemm : other) += t.end - t.start;
+    (s.op == OP_matmul ? meanGemm : meanOther) += mean[i];
+    std::snprintf(line, sizeof line, "#  %3zu T%-2d %8.1f +%8.1f us (mean %8.1f, max %8.1f)  %-12s %s\n", i, t.thread, t.start - t0,
+                  t.end - t.start, mean[i], worst[i], shape.empty() ? "scalar" : shape.c_str(), name.c_str());
+    r += line;
+  }
+  std::snprintf(line, sizeof line, "#  sum of step times: matmul %.1f us, other %.1f us (means over all runs: %.1f, %.1f)\n", gemm, other,
+                meanGemm, meanOther);
+  r += line;
+  std::fputs(r.c_str(), stderr);
+}
+
 // Successor lists and counters, reused across runs so the hot path does not allocate.
 struct DagScratch {
   std::vector<int> pending, succStart, succ, ready, deferredGemms;
@@ -32,8 +167,8 @@ struct DagScratch {
 
 class DagJob : public ThreadPool::Job {
  public:
-  DagJob(const Program& p, void* const* slots, const ExecContext& ctx, DagScratch& s)
-      : p_(p), slots_(slots), ctx_(ctx), s_(s) {
+  DagJob(const Program& p, void* const* slots, const ExecContext& ctx, DagScratch& s, StepTime* times)
+      : p_(p), slots_(slots), ctx_(ctx), s_(s), times_(times) {
     size_t n = p.steps.size();
     s.pending.assign(n, 0);
     s.succStart.assign(n + 1, 0);
@@ -75,13 +210,13 @@ class DagJob : public ThreadPool::Job {
             gemmRunning_ = true;
             break;
           }
-          s_.deferredGemms.push_back(step);   // see Note [CPU parallelism policy]
+          s_.deferredGemms.push_back(step);   // see Note [Threading policy]
         }
         skip = error_ != nullptr;   // after a failure the rest is drained, not run
       }
       if (!skip) {
         try {
-          runStep(p_, p_.steps[step], slots_, ctx_);
+          timedStep(p_, p_.steps[step], slots_, ctx_, times_ ? times_ + step : nullptr);
         } catch (...) {
           std::lock_guard<std::mutex> g(m_);
           if (!error_) error_ = std::current_exception();
@@ -115,6 +250,7 @@ class DagJob : public ThreadPool::Job {
   void* const* slots_;
   const ExecContext& ctx_;
   DagScratch& s_;
+  StepTime* times_;
   std::mutex m_;
   bool gemmRunning_ = false;
   std::atomic<int> readyCount_{0}, remaining_{0};
@@ -127,17 +263,42 @@ bool hasCallback(const Program& p) {
   return false;
 }
 
+bool hasGemm(const Program& p) {
+  for (const Step& s : p.steps)
+    if (s.op == OP_matmul) return true;
+  return false;
+}
+
+// Note [Threading policy], rule 1.
+constexpr int kGemmProgramMinGrains = 32;
+
 }  // namespace
 
 void executeProgram(const Program& p, void* const* slots, const ExecContext& ctx) {
   ThreadPool& pool = ThreadPool::instance();
-  if (p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p)) {
-    for (const Step& s : p.steps) runStep(p, s, slots, ctx);
+  const bool profiling = profileTarget() > 0;
+  const bool printThis = profiling && profileThisRun(p);
+  std::vector<StepTime> times;
+  if (profiling) times.resize(p.steps.size());
+  StepTime* tp = times.empty() ? nullptr : times.data();
+  double t0 = profiling ? nowUs() : 0;
+  auto finish = [&](const char* mode) {
+    if (!profiling) return;
+    double t1 = nowUs();
+    std::string stats = recordRun(p, t0, t1, times);
+    if (printThis) printProfile(p, times, t0, t1, mode, stats);
+  };
+  const bool blasOwnsCores = openblas_get_num_threads() > 1 && hasGemm(p);   // Note [Threading policy]
+  if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p)) {
+    ThreadPool::MinGrainsScope grains(blasOwnsCores ? kGemmProgramMinGrains : ThreadPool::kDefaultMinGrains);
+    for (size_t i = 0; i < p.steps.size(); ++i) timedStep(p, p.steps[i], slots, ctx, tp ? tp + i : nullptr);
+    finish("sequential");
     return;
   }
   thread_local DagScratch scratch;
-  DagJob job(p, slots, ctx, scratch);
+  DagJob job(p, slots, ctx, scratch, tp);
   pool.run(&job, [&] { return job.finished(); });
+  finish("dag");
   if (job.error()) std::rethrow_exception(job.error());
 }
 

@@ -34,6 +34,7 @@ public final class Adjoint {
         + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
         + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
         + "CUDA:    " + cuda + "\n"
+        + "         " + dev.adjoint.cuda.CudaRuntime.probe() + "\n"
         + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
   }
 
@@ -71,6 +72,16 @@ public final class Adjoint {
     } catch (AdjointException e) {
       return e.getMessage();
     }
+  }
+
+  /** Host memory the engine keeps cached for reuse (freed large buffers), in bytes. */
+  public static long cachedBytes() {
+    return AdjointEngine.cachedBytes();
+  }
+
+  /** Returns the engine's cached host memory to the system. */
+  public static void emptyCache() {
+    Engine.run(AdjointEngine::emptyCache);
   }
 
   /** Engine buffers currently held by tensors. */
