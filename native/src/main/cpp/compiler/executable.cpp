@@ -4,12 +4,18 @@
 // rules, constant folding) -> DCE -> elementwise fusion -> lowering (slots, in-place, arena packing,
 // dependencies, lanes). Everything up to lowering is backend independent, so the CUDA backend gets
 // the same optimised Program as the CPU.
+#include <atomic>
 #include <memory>
 
 #include "compiler/ir.h"
 #include "core/devices.h"
 
 namespace adjoint {
+
+static std::atomic<bool> gOptimize{true};
+
+void setOptimize(bool on) { gOptimize.store(on); }
+bool optimize() { return gOptimize.load(); }
 
 struct Executable::Impl {
   int device = kCpu;
@@ -41,9 +47,11 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
   for (int i : g.inputNodes) impl->inputDescs.push_back(g.nodes[i].desc);
   for (int o : g.outputs) impl->outputDescs.push_back(g.nodes[o].desc);
   eliminateDeadCode(&g);
-  simplify(&g);
-  eliminateDeadCode(&g);
-  fuseElementwise(&g);
+  if (gOptimize.load()) {
+    simplify(&g);
+    eliminateDeadCode(&g);
+    fuseElementwise(&g);
+  }
   impl->program = lowerToProgram(g);
   impl->inputs.assign(impl->inputDescs.size(), nullptr);
   impl->boundOutputs.assign(impl->outputDescs.size(), nullptr);

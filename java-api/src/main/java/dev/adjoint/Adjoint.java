@@ -74,6 +74,18 @@ public final class Adjoint {
     }
   }
 
+  /**
+   * Turns the engine's rewriting passes (CSE, algebraic simplification, constant folding, fusion) on
+   * (the default) or off for graphs compiled from now on; for debugging and for tests that compare both.
+   */
+  public static void setOptimize(boolean on) {
+    AdjointEngine.setOptimize(on);
+  }
+
+  public static boolean optimize() {
+    return AdjointEngine.optimize();
+  }
+
   /** Host memory the engine keeps cached for reuse (freed large buffers), in bytes. */
   public static long cachedBytes() {
     return AdjointEngine.cachedBytes();

@@ -65,6 +65,25 @@ public abstract class Cell {
   /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
   public final Value call(Value... args) {
     if (Trace.current() != null) return invoke(args);
+    return compiledFor(args).run(flatten(args));
+  }
+
+  /**
+   * What the engine runs for these arguments, one line per step after all passes (compiling if needed):
+   * {@code System.out.println(new GradOperation().of(net).explain(x, y));}
+   */
+  public final String explain(Value... args) {
+    if (Trace.current() != null) throw new AdjointException(name() + ".explain cannot be called while tracing");
+    return compiledFor(args).describe();
+  }
+
+  private static Tensor[] flatten(Value[] args) {
+    List<Tensor> flat = new ArrayList<>();
+    for (Value a : args) flat.addAll(a.leaves());
+    return flat.toArray(new Tensor[0]);
+  }
+
+  private Compiled compiledFor(Value... args) {
     Device device = null;
     List<Tensor> flat = new ArrayList<>();
     for (Value a : args) {
@@ -90,7 +109,7 @@ public abstract class Cell {
       c = compile(args, device);
       cache.put(key.toString(), c);
     }
-    return c.run(flat.toArray(new Tensor[0]));
+    return c;
   }
 
   /** Convenience for the common case of tensor arguments and a tensor result. */

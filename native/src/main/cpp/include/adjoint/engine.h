@@ -85,6 +85,10 @@ std::string backendStatus();     // one line for `adjoint info`
 // The CPU backend keeps freed blocks of 256 KiB and more for reuse (bounded; see host_allocator.h).
 void emptyCache();               // returns every cached host block to the system
 int64_t cachedBytes();           // bytes held in that cache now
+// The compile passes that rewrite a graph (CSE, algebraic simplification, constant folding, fusion) are
+// on by default; off, a graph compiles node for node (dead code is still dropped). Tests compare both.
+void setOptimize(bool on);
+bool optimize();
 
 // A dense, row-major tensor in engine-owned memory on one device.
 class Buffer {

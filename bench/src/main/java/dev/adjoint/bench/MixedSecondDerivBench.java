@@ -6,7 +6,7 @@ import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
-import dev.adjoint.Value;
+import dev.adjoint.examples.Tutorial;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -38,17 +38,9 @@ public class MixedSecondDerivBench {
   @Param({"1"})
   public int threads;
 
-  public static final class Mimo extends Cell {
-    @Override
-    public Value construct(Tensor... in) {
-      Tensor x = in[0], y = in[1];
-      return Tuple.of(Ops.sub(Ops.sin(x), Ops.cos(y)), Ops.sub(Ops.cos(x), Ops.sin(y)));
-    }
-  }
-
   /** (df0/dx, df0/dy): the inner gradient with the sens (1, 0) fixed inside the graph. */
   public static final class FirstComponentGrad extends Cell {
-    private final Cell inner = GradOperation.builder().getAll(true).sensParam(true).build().of(new Mimo());
+    private final Cell inner = GradOperation.builder().getAll(true).sensParam(true).build().of(new Tutorial.MimoNet());
     private final Tuple select;
 
     FirstComponentGrad(Tuple select) {

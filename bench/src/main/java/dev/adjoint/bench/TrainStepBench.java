@@ -6,7 +6,7 @@ import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.SGD;
 import dev.adjoint.Tensor;
-import dev.adjoint.Value;
+import dev.adjoint.examples.Train;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.FloatPointer;
@@ -41,43 +41,6 @@ public class TrainStepBench {
   @Param({"1"})
   public int threads;
 
-  public static final class Mlp extends Cell {
-    final Parameter w1, w2, w3;
-
-    Mlp(Random rnd) {
-      w1 = parameter("w1", init(rnd, IN, HIDDEN));
-      w2 = parameter("w2", init(rnd, HIDDEN, HIDDEN));
-      w3 = parameter("w3", init(rnd, HIDDEN, OUT));
-    }
-
-    static Tensor init(Random rnd, int fanIn, int fanOut) {
-      double bound = 1 / Math.sqrt(fanIn);
-      return Tensor.uniform(rnd, DType.FLOAT32, -bound, bound, fanIn, fanOut);
-    }
-
-    @Override
-    public Value construct(Tensor... in) {
-      Tensor h1 = Ops.sin(Ops.matmul(in[0], w1));
-      Tensor h2 = Ops.sin(Ops.matmul(h1, w2));
-      return Ops.matmul(h2, w3);
-    }
-  }
-
-  /** sum((net(x) - t)^2) / batch. */
-  public static final class SquaredLoss extends Cell {
-    final Cell net;
-
-    SquaredLoss(Cell net) {
-      this.net = net;
-    }
-
-    @Override
-    public Value construct(Tensor... in) {
-      Tensor d = Ops.sub(net.call(in[0]).asTensor(), in[1]);
-      return Ops.div(Ops.sum(Ops.square(d)), in[0].shape()[0]);
-    }
-  }
-
   private Tensor x, t;
   private Cell step;
   // Raw buffers, named as in the step: activations, their gradients, and the weight gradients.
@@ -87,8 +50,8 @@ public class TrainStepBench {
   public void setup() {
     Threads.use(threads);
     Random rnd = new Random(42);
-    Mlp net = new Mlp(rnd);
-    step = new SGD(net.trainableParams(), 0.01).step(new SquaredLoss(net));
+    Train.Mlp net = new Train.Mlp(rnd);
+    step = new SGD(net.trainableParams(), 0.01).step(new Train.SquaredLoss(net));
     x = Tensor.uniform(rnd, DType.FLOAT32, -1, 1, BATCH, IN);
     // Learnable targets (a fixed random teacher), so thousands of steps on one batch stay finite.
     try (Tensor teacher = Tensor.uniform(rnd, DType.FLOAT32, -0.1, 0.1, IN, OUT);

@@ -6,7 +6,7 @@ import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.Tensor;
-import dev.adjoint.Value;
+import dev.adjoint.examples.Tutorial;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -36,16 +36,6 @@ public class TutorialGradBench {
   @Param({"1"})
   public int threads;
 
-  /** f(x, y) = (x * z) @ y with a weight z = [1], as in the tutorial. */
-  public static final class Net extends Cell {
-    final Parameter z = parameter("z", Tensor.of(new float[] {1f}));
-
-    @Override
-    public Value construct(Tensor... in) {
-      return Ops.matmul(Ops.mul(in[0], z), in[1]);
-    }
-  }
-
   private Tensor x, y;
   private Cell grad;
 
@@ -55,7 +45,7 @@ public class TutorialGradBench {
     x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});
     y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}});
     // Built once: a GradOperation cell compiles on its first call and caches the graph per signature.
-    grad = new GradOperation().of(new Net());
+    grad = new GradOperation().of(new Tutorial.Net());
     float[] g;
     try (Tensor dx = grad.call(x, y).asTensor()) {
       g = dx.toFloatArray();

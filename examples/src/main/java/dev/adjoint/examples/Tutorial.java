@@ -22,7 +22,7 @@ public final class Tutorial {
 
   /** f(x, y) = (x * z) @ y with a weight z = [1]. */
   public static final class Net extends Cell {
-    final Parameter z = parameter("z", Tensor.of(new float[] {1f}));
+    public final Parameter z = parameter("z", Tensor.of(new float[] {1f}));
 
     @Override
     public Value construct(Tensor... in) {

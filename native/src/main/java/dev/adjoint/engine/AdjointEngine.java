@@ -68,6 +68,10 @@ public class AdjointEngine {
   /** Returns every host block the CPU backend keeps for reuse to the system. */
   public static native void emptyCache();
 
+  public static native void setOptimize(@Cast("bool") boolean on);
+
+  public static native @Cast("bool") boolean optimize();
+
   /** Bytes of freed host memory the CPU backend keeps for reuse. */
   public static native long cachedBytes();
 

@@ -8,6 +8,7 @@ import dev.adjoint.Device;
 import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.examples.Tutorial;
 import dev.adjoint.Value;
 import java.util.Map;
 import java.util.Random;
@@ -57,7 +58,7 @@ class CudaConformanceTest {
     Device gpu = Device.cuda(0);
     Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}}).to(gpu);
     Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}}).to(gpu);
-    Value dx = new GradOperation().of(new TutorialTest.StopNet(false)).call(x, y);
+    Value dx = new GradOperation().of(new Tutorial.StopNet(false)).call(x, y);
     Check.close(dx.asTensor().to(Device.CPU), 1e-5, 9.02, 5.4, 7.2, 9.02, 5.4, 7.2);
   }
 }
