@@ -6,6 +6,7 @@ import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
+import dev.adjoint.Value;
 import dev.adjoint.examples.Tutorial;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
