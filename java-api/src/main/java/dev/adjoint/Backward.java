@@ -23,6 +23,9 @@ final class Backward {
   private Backward() {}
 
   static Tensor[] grad(Trace trace, List<Tensor> outs, List<Tensor> sens, List<Node> wrt) {
+    // Resolve outputs first: an output may be a tensor captured only now (a parameter returned as is).
+    Node[] outNodes = new Node[outs.size()];
+    for (int k = 0; k < outNodes.length; k++) outNodes[k] = trace.nodeOf(outs.get(k));
     int limit = trace.nodes.size();
     boolean[] dep = new boolean[limit];
     for (Node w : wrt) dep[w.index] = true;
@@ -37,10 +40,7 @@ final class Backward {
 
     Tensor[] ct = new Tensor[limit];
     Map<BpropCall, Tensor[]> douts = new IdentityHashMap<>();
-    for (int k = 0; k < outs.size(); k++) {
-      Node o = trace.nodeOf(outs.get(k));
-      accumulate(ct, dep, o, sens.get(k));
-    }
+    for (int k = 0; k < outNodes.length; k++) accumulate(ct, dep, outNodes[k], sens.get(k));
     for (int i = limit - 1; i >= 0; i--) {
       Node n = trace.nodes.get(i);
       if (!dep[i]) continue;

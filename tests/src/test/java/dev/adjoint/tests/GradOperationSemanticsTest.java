@@ -104,6 +104,22 @@ class GradOperationSemanticsTest {
     close(g.asTuple().get(1), shape(2, 2), 0, 0, 0, 0, 0);
   }
 
+  static final class ReturnsParam extends Cell {
+    final Parameter w = parameter("w", Tensor.of(new double[] {1, 2}, 2));
+
+    @Override
+    public Value construct(Tensor... in) {
+      return Tuple.of(w, Ops.mul(in[0], w));
+    }
+  }
+
+  @Test
+  void parameterReturnedAsIsHasGradientOne() {
+    ReturnsParam net = new ReturnsParam();
+    Value g = GradOperation.builder().getByList(true).build().of(net, net.w).call(Tensor.of(new double[] {3, 4}, 2));
+    close(g, shape(2), 1e-12, 1 + 3, 1 + 4);
+  }
+
   @Test
   void sameTensorPassedTwiceHasTwoGradients() {
     Cell mul = Cell.of(in -> Ops.mul(in[0], in[1]));
