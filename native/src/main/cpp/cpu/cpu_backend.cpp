@@ -30,9 +30,14 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
     case OP_zerosLike:
       fill(od.dtype, s.op == OP_onesLike ? 1.0 : 0.0, y, od.numel());
       return;
-    case OP_matmul:
-      matmul(s.attrs.size() == 2 && s.attrs[0], s.attrs.size() == 2 && s.attrs[1], desc(0), ptr(0), desc(1), ptr(1), od, y);
+    case OP_matmul: {
+      // attrs [transposeA, transposeB] or, accumulating into in[2] == out, [transposeA, transposeB, 1]
+      // with scalar = alpha (backend.h, Note [GEMM updates]).
+      const bool accumulate = s.attrs.size() == 3 && s.attrs[2];
+      if (accumulate && (s.in.size() != 3 || slots[s.in[2]] != y)) fail("matmul: an accumulating step must write its third input");
+      matmul(s.attrs.size() >= 2 && s.attrs[0], s.attrs.size() >= 2 && s.attrs[1], desc(0), ptr(0), desc(1), ptr(1), od, y, accumulate, s.scalar);
       return;
+    }
     case OP_sum:
     case OP_mean:
     case OP_max:

@@ -35,7 +35,9 @@ void binary(int op, const TensorDesc& a, const void* pa, const TensorDesc& b, co
 void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y);
 // sum/mean/max/sumToShape: `mask` marks the axes of `in` that are folded away.
 void reduce(int op, const TensorDesc& in, const void* x, const std::vector<char>& mask, void* y);
-void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y);
+// y = op(a) op(b), or with `accumulate` y = y + alpha * op(a) op(b) (gemm's beta = 1; Note [GEMM updates]).
+void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y,
+            bool accumulate = false, double alpha = 1.0);
 // out[i...] = in[sum_d i_d * strides[d]] for any element size: transpose and broadcastTo.
 void stridedCopy(int elemSize, const std::vector<int64_t>& outShape, const std::vector<int64_t>& strides, const void* x, void* y);
 void copy(void* y, const void* x, int64_t bytes);

@@ -1,5 +1,7 @@
 // matmul through OpenBLAS. Transposes are passed to gemm as CblasTrans (never materialised); batch
-// dims broadcast, and are either folded into one tall gemm or looped.
+// dims broadcast, and are either folded into one tall gemm or looped. An accumulating matmul (a
+// parameter update folded into its gradient's gemm, Note [GEMM updates] in passes.cpp) passes
+// beta = 1 and its alpha to gemm, so C is read and written by the one pass gemm makes over it.
 #include <cblas.h>
 
 #include <algorithm>
@@ -15,23 +17,27 @@ namespace {
 struct Gemm {
   bool ta, tb;
   int64_t m, n, k, lda, ldb;
+  double alpha, beta;
 };
 
 template <class T>
 void gemm(const Gemm& g, const T* a, const T* b, T* c) {
   CBLAS_TRANSPOSE ta = g.ta ? CblasTrans : CblasNoTrans, tb = g.tb ? CblasTrans : CblasNoTrans;
   if constexpr (sizeof(T) == 4)
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, 1.0f, a, (blasint)g.lda, b, (blasint)g.ldb, 0.0f, c, (blasint)std::max<int64_t>(1, g.n));
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, (float)g.alpha, a, (blasint)g.lda, b, (blasint)g.ldb, (float)g.beta, c, (blasint)std::max<int64_t>(1, g.n));
   else
-    cblas_dgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, 1.0, a, (blasint)g.lda, b, (blasint)g.ldb, 0.0, c, (blasint)std::max<int64_t>(1, g.n));
+    cblas_dgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, g.alpha, a, (blasint)g.lda, b, (blasint)g.ldb, g.beta, c, (blasint)std::max<int64_t>(1, g.n));
 }
 
 template <class T>
-void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDesc& db, const T* b, const TensorDesc& dout, T* c) {
+void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDesc& db, const T* b, const TensorDesc& dout, T* c, bool accumulate,
+             double alpha) {
   size_t ra = da.shape.size(), rb = db.shape.size(), ro = dout.shape.size();
   Gemm g;
   g.ta = ta;
   g.tb = tb;
+  g.alpha = accumulate ? alpha : 1.0;
+  g.beta = accumulate ? 1.0 : 0.0;
   g.m = dout.shape[ro - 2];
   g.n = dout.shape[ro - 1];
   g.k = da.shape[ra - (ta ? 2 : 1)];
@@ -40,7 +46,8 @@ void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDes
   g.ldb = std::max<int64_t>(1, db.shape[rb - 1]);
   int64_t outN = dout.numel();
   if (outN == 0) return;
-  if (g.k == 0) {
+  if (g.k == 0) {   // an empty sum: 0, or nothing added when accumulating
+    if (accumulate) return;
     std::memset(c, 0, outN * sizeof(T));
     return;
   }
@@ -78,9 +85,10 @@ void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDes
 
 }  // namespace
 
-void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y) {
-  if (out.dtype == kFloat32) matmulT(ta, tb, a, (const float*)pa, b, (const float*)pb, out, (float*)y);
-  else matmulT(ta, tb, a, (const double*)pa, b, (const double*)pb, out, (double*)y);
+void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y,
+            bool accumulate, double alpha) {
+  if (out.dtype == kFloat32) matmulT(ta, tb, a, (const float*)pa, b, (const float*)pb, out, (float*)y, accumulate, alpha);
+  else matmulT(ta, tb, a, (const double*)pa, b, (const double*)pb, out, (double*)y, accumulate, alpha);
 }
 
 }  // namespace cpu

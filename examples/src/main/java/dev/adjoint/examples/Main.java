@@ -13,7 +13,7 @@ public final class Main {
       case "tutorial" -> Tutorial.main(args);
       case "train" -> Train.main(args);
       default -> {
-        System.err.println("usage: ./adjoint info | tutorial | train [steps]");
+        System.err.println("usage: ./adjoint info | tutorial | train [steps] | bench [JMH args]");
         System.exit(2);
       }
     }
