@@ -1,9 +1,11 @@
 // Executable: compile once, run many times.
 //
 // Note [Compile pipeline]: validate (done by Graph::addNode) -> DCE -> simplify (CSE, algebraic
-// rules, constant folding) -> DCE -> elementwise fusion -> lowering (slots, in-place, arena packing,
-// dependencies, lanes). Everything up to lowering is backend independent, so the CUDA backend gets
-// the same optimised Program as the CPU.
+// rules, constant folding) -> DCE -> [CPU: fold updates into gemms] -> elementwise fusion ->
+// lowering (slots, in-place, arena packing, dependencies, lanes). Everything up to lowering is
+// backend independent except the update folding (Note [GEMM updates] in passes.cpp), whose
+// accumulating matmul only the CPU backend implements; otherwise the CUDA backend gets the same
+// optimised Program as the CPU.
 #include <atomic>
 #include <memory>
 
@@ -50,6 +52,7 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
   if (gOptimize.load()) {
     simplify(&g);
     eliminateDeadCode(&g);
+    if (device == kCpu) foldGemmUpdates(&g);
     fuseElementwise(&g);
   }
   impl->program = lowerToProgram(g);

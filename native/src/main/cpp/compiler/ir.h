@@ -44,6 +44,7 @@ std::vector<char> reduceMask(int op, const std::vector<int64_t>& in, const std::
 // The compile pipeline (Note [Compile pipeline] in executable.cpp).
 void eliminateDeadCode(Graph::Impl* g);      // passes.cpp
 void simplify(Graph::Impl* g);               // passes.cpp: CSE, algebraic rules, constant folding
+void foldGemmUpdates(Graph::Impl* g);       // passes.cpp, CPU only: p <- p - c * matmul as one gemm
 void fuseElementwise(Graph::Impl* g);        // fusion.cpp
 Program lowerToProgram(const Graph::Impl& g);   // plan.cpp: slots, memory plan, schedule
 

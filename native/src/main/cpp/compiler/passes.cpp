@@ -1,5 +1,6 @@
-// Graph-level passes run by every backend: dead-code elimination, and one rebuilding pass that does
-// common-subexpression elimination, algebraic simplification and constant folding together.
+// Graph-level passes: dead-code elimination, and one rebuilding pass that does common-subexpression
+// elimination, algebraic simplification and constant folding together (run for every backend); and
+// the CPU-only folding of parameter updates into their gradient's gemm (Note [GEMM updates]).
 //
 // Note [Rebuild]: simplify() re-emits the graph node by node into a fresh node list (Note [Node order]).
 // Each node is first rewritten against the already-emitted (hence already simplified) inputs, then
@@ -255,6 +256,81 @@ void simplify(Graph::Impl* g) {
   for (auto& u : g->updates) u.second = remap[u.second];
   for (int& i : g->inputNodes) i = remap[i];
   g->nodes = std::move(rb.out.nodes);
+}
+
+// Note [GEMM updates]: an SGD-style update p <- p - c * matmul(a, b) (also p + c' * mm, c * mm in
+// either order, p - mm, p + mm, mm + p; c a one-element fill) would otherwise take three passes over
+// p-sized memory: the gemm writes the gradient, then an elementwise step reads it and p and writes p.
+// Instead the update's value becomes one accumulating matmul, in = [a, b, p], attrs [transposeA,
+// transposeB, 1], scalar = alpha (= -c, c', -1 or 1): gemm with C = p's buffer, beta = 1. Lowering
+// computes it into p's buffer as one of the last steps (Note [In-place updates] in plan.cpp), after
+// every reader of the old p (its dependency edges say so), so nothing sees p half updated. Folded only
+// when that is safe and unobservable:
+//  * the value is used by nothing but this one update (no node, no output, no other update), and so
+//    are the matmul and the scaling mul: the gradient is never materialised;
+//  * the matmul's result has p's shape and dtype (Float32/Float64), so C is p, element for element;
+//  * neither a nor b is an update target (p included: gemm's C must not alias A or B, and another
+//    target may already hold its new value when this step runs).
+// Rounding: gemm adds alpha * (a b) to C, the same p - fl(c * g) as the unfolded steps when alpha's
+// product rounds the same way (-c is exact), up to one rounding where the gemm kernel fuses the add.
+// Only the CPU backend implements the accumulating form, so Executable runs this pass for kCpu only.
+void foldGemmUpdates(Graph::Impl* g) {
+  std::vector<Node>& nodes = g->nodes;
+  size_t n = nodes.size();
+  std::vector<int> uses(n, 0), updateUses(n, 0);
+  for (const Node& node : nodes)
+    for (int i : node.in) uses[i]++;
+  for (int o : g->outputs) uses[o]++;
+  for (auto& u : g->updates) updateUses[u.second]++;
+  std::vector<char> target(g->inputNodes.size(), 0);
+  for (auto& u : g->updates) target[u.first] = 1;
+  auto isTarget = [&](int id) {   // reads an update target, through reshape aliases
+    while (nodes[id].op == OP_reshape) id = nodes[id].in[0];
+    return nodes[id].op == OP_INPUT && target[nodes[id].inputIndex];
+  };
+  auto onlyFeeds = [&](int id) { return uses[id] == 1 && updateUses[id] == 0; };
+  bool changed = false;
+  for (auto& u : g->updates) {
+    const int p = g->inputNodes[u.first], v = u.second;
+    Node& s = nodes[v];
+    if (uses[v] != 0 || updateUses[v] != 1 || s.in.size() != 2 || (s.op != OP_sub && s.op != OP_add)) continue;
+    const TensorDesc& pd = nodes[p].desc;
+    if ((pd.dtype != kFloat32 && pd.dtype != kFloat64) || s.desc.dtype != pd.dtype || s.desc.shape != pd.shape) continue;
+    int term;
+    double sign;
+    if (s.in[0] == p && s.in[1] != p) {
+      term = s.in[1];
+      sign = s.op == OP_sub ? -1 : 1;
+    } else if (s.op == OP_add && s.in[1] == p && s.in[0] != p) {
+      term = s.in[0];
+      sign = 1;
+    } else {
+      continue;
+    }
+    if (!onlyFeeds(term)) continue;
+    int mm = term;
+    double alpha = sign;
+    const Node& t = nodes[term];
+    if (t.op == OP_mul) {
+      int k = nodes[t.in[1]].op == OP_fill && nodes[t.in[1]].desc.numel() == 1 ? 1 : nodes[t.in[0]].op == OP_fill && nodes[t.in[0]].desc.numel() == 1 ? 0 : -1;
+      if (k < 0 || t.in[0] == t.in[1]) continue;
+      mm = t.in[1 - k];
+      alpha = sign * nodes[t.in[k]].scalar;
+      if (t.desc.shape != pd.shape || !onlyFeeds(mm)) continue;
+    }
+    if (alpha == 0 || !std::isfinite(alpha)) continue;   // gemm may skip A*B when alpha is 0; keep NaN/inf semantics
+    const Node& m = nodes[mm];
+    if (m.op != OP_matmul || m.in.size() != 2 || m.desc.dtype != pd.dtype || m.desc.shape != pd.shape) continue;
+    if (isTarget(m.in[0]) || isTarget(m.in[1])) continue;
+    const bool ta = m.attrs.size() == 2 && m.attrs[0], tb = m.attrs.size() == 2 && m.attrs[1];
+    std::vector<int> in{m.in[0], m.in[1], p};
+    s.op = OP_matmul;
+    s.in = std::move(in);
+    s.attrs = {ta, tb, 1};
+    s.scalar = alpha;
+    changed = true;
+  }
+  if (changed) eliminateDeadCode(g);
 }
 
 }  // namespace adjoint

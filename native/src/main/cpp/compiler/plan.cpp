@@ -153,6 +153,11 @@ class Lowering {
   //    writes (same element count; a fused step reads an element before it writes it);
   //  * v's step reads no other update target (its old value is read by steps that run earlier; an
   //    updated one would be overwritten by then), following reshape aliases back to their input.
+  // An accumulating matmul (Note [GEMM updates] in passes.cpp) qualifies too: it reads input i only
+  // as its third input, C, and the fold made sure of the rest; it has no other way to run, so it
+  // must be done in place.
+  static bool isAccumulatingMatmul(const Node& n) { return n.op == OP_matmul && n.attrs.size() == 3 && n.attrs[2]; }
+
   std::vector<int> inPlaceUpdates() const {
     const auto& nodes = g_.nodes;
     std::vector<int> result(g_.updates.size(), -1);
@@ -170,6 +175,13 @@ class Lowering {
     for (size_t k = 0; k < g_.updates.size(); ++k) {
       int input = g_.updates[k].first, v = g_.updates[k].second;
       const Node& n = nodes[v];
+      if (isAccumulatingMatmul(n)) {
+        bool ok = uses[v] == 0 && updateUses[v] == 1 && n.in.size() == 3 && n.in[2] == g_.inputNodes[input];
+        for (int j = 0; j < 2 && ok; ++j) ok = inputOf(n.in[j]) < 0 || !target[inputOf(n.in[j])];
+        if (!ok) fail("compile: internal error: an accumulating matmul for input ", input, " cannot be done in place");
+        result[k] = v;
+        continue;
+      }
       if (n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
       if (!isElementwiseOp(n.op) && n.op != OP_FUSED) continue;
       bool ok = true;

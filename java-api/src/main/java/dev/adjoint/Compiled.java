@@ -28,10 +28,12 @@ final class Compiled implements AutoCloseable {
   }
 
   /**
-   * Marks the leaves of {@code out} as the outputs of {@code trace} and compiles it; the trace's native
-   * graph is released afterwards. {@code updates} pairs parameters with their new values.
+   * Marks the leaves of {@code out} as the outputs of {@code trace}, with the trace's in-place parameter
+   * updates, and compiles it; the trace's native graph is released afterwards.
    */
-  static Compiled compile(Trace trace, Value out, List<Parameter> updated, List<Tensor> updates) {
+  static Compiled compile(Trace trace, Value out) {
+    List<Parameter> updated = trace.updated;
+    List<Tensor> updates = trace.updates;
     try {
       List<Tensor> leaves = out.leaves();
       for (Tensor leaf : leaves) {
@@ -54,10 +56,6 @@ final class Compiled implements AutoCloseable {
     } finally {
       trace.release();
     }
-  }
-
-  static Compiled compile(Trace trace, Value out) {
-    return compile(trace, out, trace.updated, trace.updates);
   }
 
   /** Runs with the flattened call arguments; returns the output structure with fresh tensors. */

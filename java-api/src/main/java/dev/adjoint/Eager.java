@@ -15,9 +15,9 @@ final class Eager {
       new LinkedHashMap<>(64, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Key, Compiled> e) {
-          if (size() <= CAPACITY) return false;
-          e.getValue().close();
-          return true;
+          // Not closed here: another thread may be running it. Dropped, its executable is freed by
+          // JavaCPP's deallocator once unreachable.
+          return size() > CAPACITY;
         }
       };
 

@@ -118,8 +118,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   public static Tensor full(DType dtype, double value, long... shape) {
-    Tensor t = Ops.fill(dtype, value, shape);
-    return t;
+    return Ops.fill(dtype, value, shape);
   }
 
   /** Uniform values in [lo, hi) from {@code random}: reproducible initial weights. */
