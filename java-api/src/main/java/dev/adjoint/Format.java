@@ -40,6 +40,42 @@ final class Format {
     return sb.toString();
   }
 
+  /**
+   * MindSpore's {@code repr} layout (what printing a tuple of tensors shows): every value in exponent
+   * notation with 8 digits after the point, a sign column, comma separated:
+   * {@code [[ 1.50000000e+00,  1.60000002e+00]]}.
+   */
+  static String reprValues(Tensor t) {
+    double[] v = t.toDoubleArray();
+    String[] s = new String[v.length];
+    for (int i = 0; i < v.length; i++) {
+      if (t.dtype() == DType.INT32) s[i] = Long.toString((long) v[i]);
+      else if (!Double.isFinite(v[i])) s[i] = Double.isNaN(v[i]) ? " nan" : (v[i] > 0 ? " inf" : "-inf");
+      else s[i] = (v[i] < 0 || (v[i] == 0 && 1 / v[i] < 0) ? "-" : " ") + String.format(java.util.Locale.ROOT, "%.8e", Math.abs(v[i]));
+    }
+    long[] shape = t.shape();
+    if (shape.length == 0) return s.length == 0 ? "[]" : s[0];
+    StringBuilder sb = new StringBuilder();
+    nestRepr(sb, s, shape, 0, 0, 1);
+    return sb.toString();
+  }
+
+  private static int nestRepr(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent) {
+    sb.append('[');
+    long n = shape[axis];
+    for (int i = 0; i < n; i++) {
+      if (axis == shape.length - 1) {
+        if (i > 0) sb.append(", ");
+        sb.append(s[offset++]);
+      } else {
+        if (i > 0) sb.append(",").append("\n".repeat(shape.length - 1 - axis)).append(" ".repeat(indent));
+        offset = nestRepr(sb, s, shape, axis + 1, offset, indent + 1);
+      }
+    }
+    sb.append(']');
+    return offset;
+  }
+
   private static int nest(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent) {
     sb.append('[');
     long n = shape[axis];

@@ -310,6 +310,20 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return Ops.reshape(this, newShape);
   }
 
+  /** The values alone, in NumPy's {@code str} layout: what MindSpore's {@code print(tensor)} shows. */
+  public String valueString() {
+    return Format.values(this);
+  }
+
+  /**
+   * MindSpore's {@code repr}: {@code Tensor(shape=[2, 3], dtype=Float32, value=\n[[ 1.50000000e+00, ...]])},
+   * what printing a tuple of tensors shows there.
+   */
+  @Override
+  public String repr() {
+    return "Tensor(shape=" + Format.shape(shape) + ", dtype=" + dtype + ", value=\n" + Format.reprValues(this) + ")";
+  }
+
   @Override
   public String toString() {
     if (node != null) return "Tensor(shape=" + Format.shape(shape) + ", dtype=" + dtype + ", symbolic " + node + ")";

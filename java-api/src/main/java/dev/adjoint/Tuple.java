@@ -83,6 +83,16 @@ public final class Tuple implements Value, Iterable<Value> {
   }
 
   @Override
+  public String repr() {
+    StringBuilder sb = new StringBuilder("(");
+    for (int i = 0; i < items.length; i++) {
+      if (i > 0) sb.append(", ");
+      sb.append(items[i].repr());
+    }
+    return sb.append(items.length == 1 ? ",)" : ")").toString();
+  }
+
+  @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("(");
     for (int i = 0; i < items.length; i++) {

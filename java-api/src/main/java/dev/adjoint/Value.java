@@ -23,6 +23,9 @@ public sealed interface Value permits Tensor, Tuple {
     throw new AdjointException("expected a Tuple, got a Tensor " + this.asTensor().describe());
   }
 
+  /** MindSpore's repr layout (exponent notation, comma separated), as printing a tuple shows there. */
+  String repr();
+
   /** The tensors of this value, depth first. */
   default List<Tensor> leaves() {
     List<Tensor> out = new ArrayList<>();

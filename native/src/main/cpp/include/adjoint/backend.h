@@ -44,11 +44,15 @@ struct FusedInstr {
 
 enum { OP_FUSED = OP_COUNT };  // Step::op of a fused elementwise step
 
+// A matmul step's attrs are [transposeA, transposeB] (or empty) as in engine.h, except for one form
+// the compiler emits for the CPU device only (Note [GEMM updates] in compiler/passes.cpp), which
+// other backends therefore never receive: attrs [transposeA, transposeB, 1], in = [a, b, c] with
+// c's slot == out, scalar = alpha: out = c + alpha * op(a) op(b) (gemm with beta = 1, in place).
 struct Step {
   int op = OP_identity;           // an Op, or OP_FUSED
   std::vector<int> in;            // slot ids
   int out = -1;                   // slot id
-  std::vector<int64_t> attrs;     // as given to Graph::addNode
+  std::vector<int64_t> attrs;     // as given to Graph::addNode (but see matmul above)
   double scalar = 0;
   std::vector<FusedInstr> code;   // OP_FUSED only
   std::vector<int> after;         // steps (indices into Program::steps) that must finish first

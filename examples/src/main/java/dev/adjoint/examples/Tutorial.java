@@ -8,6 +8,7 @@ import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import java.io.PrintStream;
 
 /**
  * MindSpore's "Automatic Derivation" tutorial, example by example, in its order and with its values.
@@ -83,53 +84,69 @@ public final class Tutorial {
   }
 
   public static void main(String[] args) {
-    section("First-order Derivation / Computing the Input Derivative");
-    Net net = new Net();
-    System.out.println(new GradOperation().of(net).call(X, Y));
-
-    section("... with get_all=True (derivatives of x and y)");
-    System.out.println(GradOperation.builder().getAll(true).build().of(net).call(X, Y));
-
-    section("Computing the Weight Derivative");
-    ParameterTuple params = net.trainableParams();
-    Tuple dz = GradOperation.builder().getByList(true).build().of(net, params).call(X, Y).asTuple();
-    System.out.println(dz.get(0));
-
-    section("Gradient Value Scaling (sens_param=True)");
-    Tensor sens = Tensor.of(new float[][] {{0.1f, 0.6f, 0.2f}, {0.8f, 1.3f, 1.1f}});
-    System.out.println(GradOperation.builder().sensParam(true).build().of(net).call(X, Y, sens));
-
-    section("Stopping Gradient Computation (out2 = stop_gradient(out2))");
-    System.out.println(new GradOperation().of(new StopNet(true)).call(X, Y));
-
-    section("... and without stop_gradient");
-    System.out.println(new GradOperation().of(new StopNet(false)).call(X, Y));
-
-    section("Customized Backward Propagation Function (bprop returns (x + 1, y + 1))");
-    Tensor bx = Tensor.of(new float[][] {{0.5f, 0.6f, 0.4f}, {1.2f, 1.3f, 1.1f}});
-    Tensor by = Tensor.of(new float[][] {{0.01f, 0.3f, 1.1f}, {0.1f, 0.2f, 1.3f}, {2.1f, 1.2f, 3.3f}});
-    System.out.println(GradOperation.builder().getAll(true).build().of(new BpropNet()).call(bx, by));
-
-    Tensor pi = Tensor.of(new float[] {3.1415926f});
-    section("High-order Derivation / Single-input Single-output: sin''(x) = -sin(x)");
-    Cell firstGrad = new GradOperation().of(new SinNet());
-    Cell secondGrad = new GradOperation().of(firstGrad);
-    System.out.println(aroundTwo(secondGrad.call(pi).asTensor()));
-
-    section("Single-input Multi-output: (sin + cos)'' = -sin(x) - cos(x)");
-    Cell secondGrad2 = new GradOperation().of(new GradOperation().of(new SinCosNet()));
-    System.out.println(aroundTwo(secondGrad2.call(pi).asTensor()));
-
-    section("Multiple-Input Multiple-Output: d2/dx2 and d2/dy2 of the summed outputs");
-    GradOperation all = GradOperation.builder().getAll(true).build();
-    Tuple out = all.of(all.of(new MimoNet())).call(pi, pi).asTuple();
-    System.out.println(aroundTwo(out.tensor(0)));
-    System.out.println(aroundTwo(out.tensor(1)));
+    run(System.out);
   }
 
-  private static void section(String title) {
-    System.out.println();
-    System.out.println("## " + title);
+  /**
+   * Prints every example as the tutorial's {@code print} does: a tensor as its values (MindSpore's
+   * {@code print(tensor)}), a tuple in MindSpore's repr layout ({@code print(tuple)}).
+   */
+  public static void run(PrintStream out) {
+    Printer p = new Printer(out);
+    p.section("First-order Derivation / Computing the Input Derivative");
+    Net net = new Net();
+    p.print(new GradOperation().of(net).call(X, Y));
+
+    p.section("... with get_all=True (derivatives of x and y)");
+    p.print(GradOperation.builder().getAll(true).build().of(net).call(X, Y));
+
+    p.section("Computing the Weight Derivative");
+    ParameterTuple params = net.trainableParams();
+    Tuple dz = GradOperation.builder().getByList(true).build().of(net, params).call(X, Y).asTuple();
+    p.print(dz.get(0));
+
+    p.section("Gradient Value Scaling (sens_param=True)");
+    Tensor sens = Tensor.of(new float[][] {{0.1f, 0.6f, 0.2f}, {0.8f, 1.3f, 1.1f}});
+    p.print(GradOperation.builder().sensParam(true).build().of(net).call(X, Y, sens));
+
+    p.section("Stopping Gradient Computation (out2 = stop_gradient(out2))");
+    p.print(new GradOperation().of(new StopNet(true)).call(X, Y));
+
+    p.section("... and without stop_gradient");
+    p.print(new GradOperation().of(new StopNet(false)).call(X, Y));
+
+    p.section("Customized Backward Propagation Function (bprop returns (x + 1, y + 1))");
+    Tensor bx = Tensor.of(new float[][] {{0.5f, 0.6f, 0.4f}, {1.2f, 1.3f, 1.1f}});
+    Tensor by = Tensor.of(new float[][] {{0.01f, 0.3f, 1.1f}, {0.1f, 0.2f, 1.3f}, {2.1f, 1.2f, 3.3f}});
+    p.print(GradOperation.builder().getAll(true).build().of(new BpropNet()).call(bx, by));
+
+    Tensor pi = Tensor.of(new float[] {3.1415926f});
+    p.section("High-order Derivation / Single-input Single-output: sin''(x) = -sin(x)");
+    Cell firstGrad = new GradOperation().of(new SinNet());
+    Cell secondGrad = new GradOperation().of(firstGrad);
+    out.println(aroundTwo(secondGrad.call(pi).asTensor()));
+
+    p.section("Single-input Multi-output: (sin + cos)'' = -sin(x) - cos(x)");
+    Cell secondGrad2 = new GradOperation().of(new GradOperation().of(new SinCosNet()));
+    out.println(aroundTwo(secondGrad2.call(pi).asTensor()));
+
+    p.section("Multiple-Input Multiple-Output: d2/dx2 and d2/dy2 of the summed outputs");
+    GradOperation all = GradOperation.builder().getAll(true).build();
+    Tuple mimo = all.of(all.of(new MimoNet())).call(pi, pi).asTuple();
+    out.println(aroundTwo(mimo.tensor(0)));
+    out.println(aroundTwo(mimo.tensor(1)));
+  }
+
+  /** Python's print: str of a tensor (its values), repr of the items of a tuple. */
+  private record Printer(PrintStream out) {
+    void section(String title) {
+      out.println();
+      out.println("## " + title);
+    }
+
+    void print(Value v) {
+      out.println(v instanceof Tensor t ? t.valueString() : v.repr());
+    }
   }
 
   /** np.around(v, decimals=2), printed as NumPy prints an array: "[-0.]". */
