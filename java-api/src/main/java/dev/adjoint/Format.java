@@ -36,7 +36,7 @@ final class Format {
     StringBuilder sb = new StringBuilder();
     long[] shape = t.shape();
     if (shape.length == 0) return s.length == 0 ? "[]" : s[0].strip();
-    nest(sb, s, shape, 0, 0, 1);
+    nest(sb, s, shape, 0, 0, 1, false);
     return sb.toString();
   }
 
@@ -56,39 +56,24 @@ final class Format {
     long[] shape = t.shape();
     if (shape.length == 0) return s.length == 0 ? "[]" : s[0];
     StringBuilder sb = new StringBuilder();
-    nestRepr(sb, s, shape, 0, 0, 1);
+    nest(sb, s, shape, 0, 0, 1, true);
     return sb.toString();
   }
 
-  private static int nestRepr(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent) {
+  /**
+   * Lays out row-major strings as nested brackets; {@code comma} gives NumPy's repr separators
+   * ({@code "a, b"} and {@code "],\n ["}) instead of its str ones ({@code "a b"}, {@code "]\n ["}).
+   */
+  private static int nest(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent, boolean comma) {
     sb.append('[');
     long n = shape[axis];
     for (int i = 0; i < n; i++) {
       if (axis == shape.length - 1) {
-        if (i > 0) sb.append(", ");
+        if (i > 0) sb.append(comma ? ", " : " ");
         sb.append(s[offset++]);
       } else {
-        if (i > 0) sb.append(",").append("\n".repeat(shape.length - 1 - axis)).append(" ".repeat(indent));
-        offset = nestRepr(sb, s, shape, axis + 1, offset, indent + 1);
-      }
-    }
-    sb.append(']');
-    return offset;
-  }
-
-  private static int nest(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent) {
-    sb.append('[');
-    long n = shape[axis];
-    for (int i = 0; i < n; i++) {
-      if (axis == shape.length - 1) {
-        if (i > 0) sb.append(' ');
-        sb.append(s[offset++]);
-      } else {
-        if (i > 0) {
-          sb.append("\n".repeat(shape.length - 1 - axis));
-          sb.append(" ".repeat(indent));
-        }
-        offset = nest(sb, s, shape, axis + 1, offset, indent + 1);
+        if (i > 0) sb.append(comma ? "," : "").append("\n".repeat(shape.length - 1 - axis)).append(" ".repeat(indent));
+        offset = nest(sb, s, shape, axis + 1, offset, indent + 1, comma);
       }
     }
     sb.append(']');
