@@ -164,6 +164,10 @@ public final class Autodiff {
 
     @Override
     public Value construct(Tensor... in) {
+      for (int i = 0; i < n; i++)
+        if (!in[i].dtype().isFloating())
+          throw new AdjointException(
+              "jvp: primal " + i + " is " + in[i].describe() + "; only Float32 and Float64 can be differentiated");
       Trace trace = Trace.current();
       Tensor[] primals = aliases(trace, Arrays.copyOf(in, n));
       List<Node> wrt = new ArrayList<>();
@@ -199,6 +203,10 @@ public final class Autodiff {
     public Value construct(Tensor... in) {
       if (argnum < 0 || argnum >= in.length)
         throw new AdjointException("jacobian: argnum " + argnum + " out of range for " + in.length + " argument(s)");
+      if (!in[argnum].dtype().isFloating())
+        throw new AdjointException(
+            "jacobian: argument " + argnum + " is " + in[argnum].describe()
+                + "; only Float32 and Float64 can be differentiated");
       Trace trace = Trace.current();
       Tensor[] a = aliases(trace, in);
       Tensor x = a[argnum];

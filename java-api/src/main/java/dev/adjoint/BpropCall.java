@@ -71,6 +71,35 @@ final class BpropCall {
     return markers[0] == marker;
   }
 
+  Node marker(int k) {
+    return markers[k];
+  }
+
+  /**
+   * Forward mode through the bprop, so that jvp and reverse mode agree on the custom derivative:
+   * bprop(dout) = J^T dout is linear in dout, so J v = d&lt;bprop(u), v&gt;/du, taken at u = 0 by
+   * reverse mode over the traced bprop. {@code inputTangents} has one entry per input (null = zero);
+   * returns one tangent per output leaf.
+   */
+  Tensor[] jvp(Trace trace, Tensor[] inputTangents) {
+    List<Node> us = new ArrayList<>();
+    Tensor[] d = new Tensor[markers.length];
+    for (int k = 0; k < markers.length; k++) {
+      Tensor zero = Ops.zerosLike(markers[k].inputs[0].tensor());
+      Node u = trace.record(Op.IDENTITY, new Node[] {trace.nodeOf(zero)}, new long[0], 0);
+      us.add(u);
+      d[k] = u.tensor();
+    }
+    Tensor[] gi = run(d, List.of());
+    List<Tensor> outs = new ArrayList<>(), sens = new ArrayList<>();
+    for (int j = 0; j < gi.length; j++)
+      if (inputTangents[j] != null) {
+        outs.add(gi[j]);
+        sens.add(inputTangents[j]);
+      }
+    return Backward.grad(trace, outs, sens, us);
+  }
+
   /**
    * Runs bprop into the current trace with the output cotangents of one backward pass (null = zero);
    * returns null when none reached this call.

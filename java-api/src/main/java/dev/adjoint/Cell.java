@@ -130,7 +130,10 @@ public abstract class Cell {
       Value out = invoke(symbolic);
       trace.close();
       return Compiled.compile(trace, out);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // Any failure (an AssertionError, a StackOverflowError or a sneaky checked exception from user
+      // code included) must end the trace, or the thread would keep recording every later op into a
+      // dead graph.
       trace.release();
       throw e;
     }

@@ -75,7 +75,10 @@ final class Eager {
       Node out = trace.record(op, nodes, attrs, scalar);
       trace.close();
       return Compiled.compile(trace, out.tensor());
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // Any failure (an AssertionError, a StackOverflowError or a sneaky checked exception from user
+      // code included) must end the trace, or the thread would keep recording every later op into a
+      // dead graph.
       trace.release();
       throw e;
     }

@@ -20,6 +20,10 @@ sealed interface Feed {
   record Capture(Tensor tensor) implements Feed {
     @Override
     public Storage storage(Tensor[] args) {
+      if (tensor.isClosed())
+        throw new IllegalStateException(
+            (tensor instanceof Parameter p ? "parameter '" + p.name() + "' " : "captured tensor ")
+                + tensor.describe() + " was released already (closed) but a compiled graph reads it");
       return tensor.storage();
     }
   }

@@ -4,9 +4,9 @@ import dev.adjoint.engine.AdjointEngine;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 
@@ -28,7 +28,9 @@ final class HostFunctions {
 
   private static final Map<Integer, Entry> ENTRIES = new ConcurrentHashMap<>();
   private static final AtomicInteger NEXT = new AtomicInteger(1);
-  private static final AtomicReference<Throwable> FAILURE = new AtomicReference<>();
+  // The engine runs graphs with host callbacks on the thread that called run() (executor.cpp), so the
+  // failure is kept per thread and reaches the caller that ran the graph, not another thread.
+  private static final ThreadLocal<Throwable> FAILURE = new ThreadLocal<>();
 
   private static final AdjointEngine.HostCallback CALLBACK =
       new AdjointEngine.HostCallback() {
@@ -78,14 +80,20 @@ final class HostFunctions {
 
   /** The exception a callback threw during the last failed run, if any (cleared). */
   static Throwable takeFailure() {
-    return FAILURE.getAndSet(null);
+    Throwable t = FAILURE.get();
+    FAILURE.remove();
+    return t;
   }
 
   private static double[] read(Pointer p, DType dtype, long numel) {
     int n = Math.toIntExact(numel);
     double[] out = new double[n];
     if (dtype == DType.FLOAT64) new DoublePointer(p).get(out);
-    else {
+    else if (dtype == DType.INT32) {
+      int[] v = new int[n];
+      new IntPointer(p).get(v);
+      for (int i = 0; i < n; i++) out[i] = v[i];
+    } else {
       float[] f = new float[n];
       new FloatPointer(p).get(f);
       for (int i = 0; i < n; i++) out[i] = f[i];
@@ -95,7 +103,11 @@ final class HostFunctions {
 
   private static void write(Pointer p, DType dtype, double[] v) {
     if (dtype == DType.FLOAT64) new DoublePointer(p).put(v);
-    else {
+    else if (dtype == DType.INT32) {
+      int[] iv = new int[v.length];
+      for (int i = 0; i < v.length; i++) iv[i] = (int) Math.round(v[i]);
+      new IntPointer(p).put(iv);
+    } else {
       float[] f = new float[v.length];
       for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
       new FloatPointer(p).put(f);
