@@ -57,7 +57,8 @@ TEST(algebraic_rules_keep_values) {
     int zeros = unary(g, OP_zerosLike, x);
     int v = binary(g, OP_mul, x, ones);                  // x
     v = binary(g, OP_mul, fill(g, dt, {}, 1), v);        // x
-    v = binary(g, OP_add, v, zeros);                     // x
+    v = binary(g, OP_sub, v, zeros);                     // x (x + zeros is not: -0 + 0 is +0)
+    v = binary(g, OP_add, v, fill(g, dt, {}, -0.0));     // x
     v = binary(g, OP_sub, v, fill(g, dt, {1}, 0));       // x
     v = unary(g, OP_neg, unary(g, OP_neg, v));           // x
     v = withAttrs(g, OP_reshape, v, {3, 4});             // x

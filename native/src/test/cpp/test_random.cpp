@@ -1,5 +1,7 @@
 // Small random graphs of the core ops, checked against the float64 reference, run twice (the second
 // run reuses the arena) and on both dtypes.
+#include <cstdlib>
+
 #include "check.h"
 #include "reference.h"
 
@@ -133,7 +135,9 @@ struct RandomGraph {
 
 TEST(random_graphs) {
   int checked = 0;
-  for (unsigned seed = 0; seed < 150; ++seed)
+  const char* env = std::getenv("ADJOINT_RANDOM_SEEDS");   // more graphs for a soak run (default 150)
+  const unsigned seeds = env && std::atoi(env) > 0 ? (unsigned)std::atoi(env) : 150;
+  for (unsigned seed = 0; seed < seeds; ++seed)
     for (int dt : {kFloat64, kFloat32}) {
       RandomGraph rg(seed, dt);
       for (Shape s : {Shape{3, 4}, Shape{4}, Shape{3, 1}, Shape{}, Shape{4, 3}})

@@ -5,7 +5,8 @@
 // register is read linearly or as a scalar), are used by this group only, and are not graph
 // outputs or update values: a value that is needed elsewhere is materialised by its own step.
 // Fill nodes of the right size are copied into every group that reads them as constants. A group of
-// one op and no constants stays a plain step. Groups stop growing at the kernel limits.
+// one op and no constants stays a plain step. Groups stop growing at the kernel limits, counting the
+// constants a member will bring in when it is accepted (not later, when they are found).
 #include <algorithm>
 
 #include "compiler/ir.h"
@@ -41,6 +42,20 @@ void fuseElementwise(Graph::Impl* g) {
     bool ok = true;
     for (int in : r.in) ok = ok && fitsSize(in);
     if (!ok) continue;
+    // Every member's code slot and every constant it will copy in count against kMaxFusedCode from
+    // the moment it is accepted: `promised[k]` fills that member k may still add when its inputs
+    // are walked, `pending` their sum over the members not walked yet.
+    auto newFills = [&](int id) {
+      int c = 0;
+      const std::vector<int>& ins = nodes[id].in;
+      for (size_t j = 0; j < ins.size(); ++j)
+        if (nodes[ins[j]].op == OP_fill && fitsSize(ins[j]) && std::find(fills.begin(), fills.end(), ins[j]) == fills.end() &&
+            std::find(ins.begin(), ins.begin() + j, ins[j]) == ins.begin() + j)
+          ++c;
+      return c;
+    };
+    std::vector<int> promised{newFills((int)root)};
+    int pending = promised[0];
     for (size_t k = 0; k < members.size(); ++k) {
       for (int in : nodes[members[k]].in) {
         const Node& p = nodes[in];
@@ -52,9 +67,13 @@ void fuseElementwise(Graph::Impl* g) {
         if (!isElementwiseOp(p.op) || pinned[in] || uses[in] != 1 || absorbed[in] || !fitsSize(in)) continue;
         bool inputsFit = true;
         for (int pin : p.in) inputsFit = inputsFit && (nodes[pin].desc.numel() == p.desc.numel() || nodes[pin].desc.numel() == 1);
-        if (!inputsFit || (int)(members.size() + fills.size()) >= cpu::kMaxFusedCode - 1) continue;
+        int f = newFills(in);
+        if (!inputsFit || (int)(members.size() + fills.size()) + pending + 1 + f > cpu::kMaxFusedCode - 1) continue;
         members.push_back(in);
+        promised.push_back(f);
+        pending += f;
       }
+      pending -= promised[k];   // what member k added is in `fills` now
     }
     if (members.size() == 1 && fills.empty()) continue;
     // Registers: external inputs first, then one per instruction in node (= topological) order.

@@ -6,7 +6,7 @@
 // Each node is first rewritten against the already-emitted (hence already simplified) inputs, then
 // looked up in a table of emitted nodes; a rule may emit helper nodes (a fill, a broadcastTo) through
 // the same path, so they are simplified and shared too. Rules only fire where the result is exact
-// (x * 1, x + 0, neg(neg x), layout no-ops) except the documented broadcastTo/sumToShape rule,
+// (x * 1, x + (-0), x - 0, neg(neg x), layout no-ops) except the documented broadcastTo/sumToShape rule,
 // which multiplies instead of summing copies.
 #include <cmath>
 #include <cstring>
@@ -140,8 +140,11 @@ struct Rebuilder {
       if (isFill(x, &a) && isFill(y, &b)) return emitFill(d.dtype, d.shape, evalConst(op, d.dtype, a, b));
       if ((op == OP_mul || op == OP_div) && isFillOf(y, 1)) return sameValue(x, d);
       if (op == OP_mul && isFillOf(x, 1)) return sameValue(y, d);
-      if ((op == OP_add || op == OP_sub) && isFill(y, &b) && b == 0) return sameValue(x, d);
-      if (op == OP_add && isFill(x, &a) && a == 0) return sameValue(y, d);
+      // x + c and x - c are x, bit for bit, only when c is the zero that keeps x's sign: x + (-0)
+      // and x - (+0) (for x = -0, x + (+0) is +0).
+      if (op == OP_add && isFillOf(y, -0.0)) return sameValue(x, d);
+      if (op == OP_sub && isFillOf(y, 0.0)) return sameValue(x, d);
+      if (op == OP_add && isFillOf(x, -0.0)) return sameValue(y, d);
       return -1;
     }
     int x = n.in.empty() ? -1 : n.in[0];
@@ -187,12 +190,16 @@ struct Rebuilder {
       case OP_sumToShape: {
         if (node(x).desc.shape == d.shape) return x;
         const Node& src = node(x);
-        if (isFill(x, &a)) return emitFill(d.dtype, d.shape, a * (double)(src.desc.numel() / std::max<int64_t>(1, d.numel())));
+        if (isFill(x, &a)) {
+          int64_t count = src.desc.numel() / std::max<int64_t>(1, d.numel());
+          return emitFill(d.dtype, d.shape, count == 0 ? 0.0 : a * (double)count);   // an empty sum is +0
+        }
         if (src.op == OP_broadcastTo && node(src.in[0]).desc.shape == d.shape) {
           // Summing k broadcast copies of y is k * y (exact up to rounding of the product).
           int y = src.in[0];
           int64_t k = src.desc.numel() / std::max<int64_t>(1, d.numel());
           if (k == 1 || d.numel() == 0) return y;
+          if (k == 0) return emitFill(d.dtype, d.shape, 0.0);   // zero copies: +0, not y * 0
           return emitOp(OP_mul, {y, emitFill(d.dtype, {}, (double)k)}, {});
         }
         return -1;
@@ -202,7 +209,8 @@ struct Rebuilder {
       case OP_max:
         if (isFill(x, &a)) {
           int64_t count = node(x).desc.numel() / std::max<int64_t>(1, d.numel());
-          return emitFill(d.dtype, d.shape, op == OP_sum ? a * (double)count : (count == 0 ? NAN : a));
+          // An empty sum is +0 (not a * 0: NaN for inf, -0 for a < 0); an empty mean is NaN.
+          return emitFill(d.dtype, d.shape, count == 0 ? (op == OP_sum ? 0.0 : NAN) : op == OP_sum ? a * (double)count : a);
         }
         return -1;
     }

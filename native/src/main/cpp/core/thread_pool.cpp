@@ -24,6 +24,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::resize(int threads) {
   threads = std::max(1, threads);
+  std::lock_guard<std::mutex> serial(resizeMu_);   // two resizes would join the same threads
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
@@ -31,8 +32,12 @@ void ThreadPool::resize(int threads) {
   cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
-  stop_ = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = false;
+  }
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+  size_.store(threads, std::memory_order_relaxed);
 }
 
 ThreadPool::Job* ThreadPool::findWork() {

@@ -34,8 +34,11 @@ class ThreadPool {
   static ThreadPool& instance();
   ~ThreadPool();
 
-  int size() const { return (int)workers_.size() + 1; }   // workers plus the calling thread
-  void resize(int threads);                               // not while a job runs
+  int size() const { return size_.load(std::memory_order_relaxed); }   // workers plus the calling thread
+  // Any thread, any time (setThreads is public): resizes are serialised, and a job running meanwhile
+  // loses its workers as they finish their current work() and is completed by its submitter or the
+  // new workers.
+  void resize(int threads);
 
   // Publishes `job`, works on it on the calling thread until `done()` (a predicate the caller's
   // job defines), then unlinks it and waits for every worker to leave it.
@@ -87,8 +90,10 @@ class ThreadPool {
   std::condition_variable cv_;        // workers wait for work
   std::condition_variable doneCv_;    // submitters wait for progress
   std::vector<Job*> jobs_;
-  std::vector<std::thread> workers_;
-  bool stop_ = false;
+  std::vector<std::thread> workers_;   // guarded by resizeMu_
+  std::mutex resizeMu_;
+  std::atomic<int> size_{1};
+  bool stop_ = false;                  // guarded by mu_
 };
 
 template <class Done>
