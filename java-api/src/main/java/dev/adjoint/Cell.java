@@ -102,7 +102,10 @@ public abstract class Cell {
         throw new AdjointException(name() + ": argument " + i + " is on " + d + " but argument 0 is on " + device);
       key.append(t.dtype()).append(Arrays.toString(t.shape())).append(';');
     }
-    if (device == null) device = Device.CPU;
+    if (device == null) { // no tensor arguments: run where the parameters live
+      List<Parameter> params = allParams();
+      device = params.isEmpty() ? Device.CPU : params.get(0).device();
+    }
     key.append(device);
     Compiled c = cache.get(key.toString());
     if (c == null) {
