@@ -61,4 +61,37 @@ class CudaConformanceTest {
     Value dx = new GradOperation().of(new Tutorial.StopNet(false)).call(x, y);
     Check.close(dx.asTensor().to(Device.CPU), 1e-5, 9.02, 5.4, 7.2, 9.02, 5.4, 7.2);
   }
+
+  @Test
+  void higherOrderBpropAndMixedPartialsMatchCpu() {
+    requireGpu();
+    Device gpu = Device.cuda(0);
+    Tensor x = GradcheckTest.rand(new Random(1), -2, 2, 5, 7), y = GradcheckTest.rand(new Random(2), -2, 2, 5, 7);
+    Cell sin = Cell.of(in -> Ops.sin(in[0]));
+    Cell fourth = HigherOrderTest.nest(sin, 4);
+    Check.close(fourth.call(x.to(gpu)).asTensor().to(Device.CPU), 1e-12, fourth.call(x).asTensor().toDoubleArray());
+    Cell cube = HigherOrderTest.nest(new HigherOrderTest.Cube(), 2);
+    Check.close(cube.call(x.to(gpu)).asTensor().to(Device.CPU), 1e-12, cube.call(x).asTensor().toDoubleArray());
+    GradOperation all = GradOperation.builder().getAll(true).build();
+    Cell mimo = all.of(all.of(new Tutorial.MimoNet()));
+    Value a = mimo.call(x, y), b = mimo.call(x.to(gpu), y.to(gpu));
+    for (int k = 0; k < 2; k++)
+      Check.close(b.leaves().get(k).to(Device.CPU), 1e-12, a.leaves().get(k).toDoubleArray());
+  }
+
+  @Test
+  void trainingStepsMatchCpu() {
+    requireGpu();
+    Device gpu = Device.cuda(0);
+    OptimizerTest.Quadratic onCpu = new OptimizerTest.Quadratic(), onGpu = new OptimizerTest.Quadratic();
+    onGpu.to(gpu);
+    Cell cpuStep = new dev.adjoint.Adam(onCpu.trainableParams(), 0.05).step(onCpu);
+    Cell gpuStep = new dev.adjoint.Adam(onGpu.trainableParams(), 0.05).step(onGpu);
+    Tensor target = OptimizerTest.TARGET, targetGpu = target.to(gpu);
+    for (int i = 0; i < 20; i++) {
+      cpuStep.apply(target).close();
+      gpuStep.apply(targetGpu).close();
+    }
+    Check.close(onGpu.w.to(Device.CPU), 1e-12, onCpu.w.toDoubleArray());
+  }
 }
