@@ -63,39 +63,25 @@ public final class Adam {
 
   /** A cell that returns the loss and applies one Adam update to every parameter. */
   public Cell step(Cell loss) {
-    return new Cell() {
-      @Override
-      public Value construct(Tensor... in) {
-        Trace trace = Trace.current();
-        List<Node> wrt = new ArrayList<>();
-        for (Parameter p : params) wrt.add(trace.nodeOf(p));
-        Tensor out = loss.invoke(in).asTensor();
-        if (out.numel() != 1) throw new AdjointException("Adam: the loss must be a scalar, got " + out.describe());
-        Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
-        Tensor t1 = Ops.add(t, 1);
-        trace.update(t, t1);
-        for (int i = 0; i < g.length; i++) {
-          Parameter p = params.get(i);
-          if (p.dtype() != t.dtype())
-            throw new AdjointException("Adam: parameter '" + p.name() + "' is " + p.dtype() + " but the first is " + t.dtype());
-          Tensor ti = t1;
-          Tensor mi = Ops.add(Ops.mul(m.get(i), beta1), Ops.mul(g[i], 1 - beta1));
-          Tensor vi = Ops.add(Ops.mul(v.get(i), beta2), Ops.mul(Ops.square(g[i]), 1 - beta2));
-          // 1 - beta^t = 1 - exp(t ln beta)
-          Tensor c1 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(ti, Math.log(beta1))));
-          Tensor c2 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(ti, Math.log(beta2))));
-          Tensor mhat = Ops.div(mi, c1), vhat = Ops.div(vi, c2);
-          trace.update(m.get(i), mi);
-          trace.update(v.get(i), vi);
-          trace.update(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
-        }
-        return out;
-      }
+    return new TrainStep("Adam", loss, params, this::update);
+  }
 
-      @Override
-      public String name() {
-        return "Adam.step(" + loss.name() + ")";
-      }
-    };
+  private void update(Trace trace, Tensor[] g) {
+    Tensor t1 = Ops.add(t, 1);
+    trace.update(t, t1);
+    for (int i = 0; i < g.length; i++) {
+      Parameter p = params.get(i);
+      if (p.dtype() != t.dtype())
+        throw new AdjointException("Adam: parameter '" + p.name() + "' is " + p.dtype() + " but the first is " + t.dtype());
+      Tensor mi = Ops.add(Ops.mul(m.get(i), beta1), Ops.mul(g[i], 1 - beta1));
+      Tensor vi = Ops.add(Ops.mul(v.get(i), beta2), Ops.mul(Ops.square(g[i]), 1 - beta2));
+      // 1 - beta^t = 1 - exp(t ln beta)
+      Tensor c1 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta1))));
+      Tensor c2 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta2))));
+      Tensor mhat = Ops.div(mi, c1), vhat = Ops.div(vi, c2);
+      trace.update(m.get(i), mi);
+      trace.update(v.get(i), vi);
+      trace.update(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
+    }
   }
 }

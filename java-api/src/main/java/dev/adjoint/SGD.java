@@ -1,8 +1,5 @@
 package dev.adjoint;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * Stochastic gradient descent, compiled into the step: forward, backward and the in-place update of
  * every parameter run as one native graph per call (parameters are updated on their device).
@@ -25,26 +22,15 @@ public final class SGD {
 
   /** A cell that returns the loss and updates the parameters by {@code p -= lr * dloss/dp}. */
   public Cell step(Cell loss) {
-    return new Cell() {
-      @Override
-      public Value construct(Tensor... in) {
-        Trace trace = Trace.current();
-        List<Node> wrt = new ArrayList<>();
-        for (Parameter p : params) wrt.add(trace.nodeOf(p));
-        Tensor out = loss.invoke(in).asTensor();
-        if (out.numel() != 1) throw new AdjointException("SGD: the loss must be a scalar, got " + out.describe());
-        Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
-        for (int i = 0; i < g.length; i++) {
-          Parameter p = params.get(i);
-          trace.update(p, Ops.sub(p, Ops.mul(g[i], lr)));
-        }
-        return out;
-      }
-
-      @Override
-      public String name() {
-        return "SGD.step(" + loss.name() + ")";
-      }
-    };
+    return new TrainStep(
+        "SGD",
+        loss,
+        params,
+        (trace, g) -> {
+          for (int i = 0; i < g.length; i++) {
+            Parameter p = params.get(i);
+            trace.update(p, Ops.sub(p, Ops.mul(g[i], lr)));
+          }
+        });
   }
 }
