@@ -491,21 +491,12 @@ class ReviewTest {
 
   @Test
   void thirdOrderInWeights() {
-    HigherOrderTestScaled net = new HigherOrderTestScaled();
+    HigherOrderTest.Scaled net = new HigherOrderTest.Scaled();
     Cell c = net;
     for (int i = 0; i < 3; i++) c = GradOperation.builder().getByList(true).build().of(c, net.w);
     double w = 0.7, x = 0.4;
     // d3/dw3 sin(x w) = -x^3 cos(x w)
     close(c.call(d(x)), 1e-12, -x * x * x * Math.cos(x * w));
-  }
-
-  static final class HigherOrderTestScaled extends Cell {
-    final Parameter w = parameter("w", Tensor.of(new double[] {0.7}, 1));
-
-    @Override
-    public Value construct(Tensor... in) {
-      return Ops.sin(Ops.mul(in[0], w));
-    }
   }
 
   @Test
