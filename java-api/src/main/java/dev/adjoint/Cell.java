@@ -65,7 +65,8 @@ public abstract class Cell {
   /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
   public final Value call(Value... args) {
     if (Trace.current() != null) return invoke(args);
-    return compiledFor(args).run(flatten(args));
+    List<Tensor> flat = flatten(args);
+    return compiledFor(args, flat).run(flat.toArray(new Tensor[0]));
   }
 
   /**
@@ -74,22 +75,21 @@ public abstract class Cell {
    */
   public final String explain(Value... args) {
     if (Trace.current() != null) throw new AdjointException(name() + ".explain cannot be called while tracing");
-    return compiledFor(args).describe();
+    return compiledFor(args, flatten(args)).describe();
   }
 
-  private static Tensor[] flatten(Value[] args) {
-    List<Tensor> flat = new ArrayList<>();
-    for (Value a : args) flat.addAll(a.leaves());
-    return flat.toArray(new Tensor[0]);
-  }
-
-  private Compiled compiledFor(Value... args) {
-    Device device = null;
+  private List<Tensor> flatten(Value[] args) {
     List<Tensor> flat = new ArrayList<>();
     for (Value a : args) {
       if (a == null) throw new AdjointException(name() + ": call argument is null");
       flat.addAll(a.leaves());
     }
+    return flat;
+  }
+
+  /** The compiled graph for this call signature (args, and their leaves {@code flat}). */
+  private Compiled compiledFor(Value[] args, List<Tensor> flat) {
+    Device device = null;
     StringBuilder key = new StringBuilder();
     for (Value a : args) key.append(Tuple.structureOf(a)).append('|');
     for (int i = 0; i < flat.size(); i++) {
