@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "check.h"
+#include "random_graph.h"
 #include "reference.h"
 
 using namespace adjoint;
@@ -150,150 +151,20 @@ TEST(review_fold_sum_to_shape_of_empty_broadcast) {
 // the next run). ADJOINT_REVIEW_SEEDS sets the number of graphs (default 200 per dtype).
 namespace {
 
-struct RVal {
-  int id;
-  Host h;
-};
-
-struct ReviewGraph {
-  std::mt19937 rng;
-  Graph g;
-  std::vector<RVal> vals;
-  std::vector<Host> inputs;
-  std::vector<int> inputVal;   // vals index of input i
-  std::vector<int> outs;       // vals indices
+// The extended mix (constants, reshapes to another value's shape, ...) plus updates and outputs.
+struct ReviewGraph : t::RandomGraph {
+  std::vector<int> outs;                      // vals indices
   std::vector<std::pair<int, int>> updates;   // (input, vals index)
-  int dtype;
 
-  ReviewGraph(unsigned seed, int dt) : rng(seed), dtype(dt) {}
+  ReviewGraph(unsigned seed, int dt) : RandomGraph(seed, dt, Mix::Extended) {}
 
-  int coin(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); }
-  int pick() { return coin((int)vals.size()); }
-  int node(int op, std::vector<int> in, std::vector<int64_t> attrs, double scalar = 0) {
-    return g.addNode(op, in.data(), (int)in.size(), attrs.data(), (int)attrs.size(), scalar);
-  }
-  static bool bok(const Shape& a, const Shape& b) {
-    size_t r = std::max(a.size(), b.size());
-    for (size_t i = 0; i < r; ++i) {
-      int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-      int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-      if (da != db && da != 1 && db != 1) return false;
-    }
-    return true;
-  }
-  void input(const Shape& s) {
-    Host h = t::random(s, rng, -1, 1);
-    inputVal.push_back((int)vals.size());
-    vals.push_back({g.addInput(dtype, s.data(), (int)s.size()), h});
-    inputs.push_back(h);
-  }
-  void constant() {
-    static const double cs[] = {0.0, -0.0, 1.0, 2.0, -0.5};
-    double c = cs[coin(5)];
-    Shape s = coin(2) ? Shape{} : vals[pick()].h.shape;
-    std::vector<int64_t> attrs{dtype};
-    attrs.insert(attrs.end(), s.begin(), s.end());
-    Host h;
-    h.shape = s;
-    h.v.assign(t::numel(s), c);
-    vals.push_back({node(OP_fill, {}, attrs, c), h});
-  }
-  void step() {
-    const RVal a = vals[pick()];
-    const RVal b = vals[pick()];
-    int r = (int)a.h.shape.size();
-    switch (coin(13)) {
-      case 0: case 1: {
-        int ops[] = {OP_sin, OP_cos, OP_tanh, OP_neg, OP_relu, OP_square, OP_step};
-        int op = ops[coin(7)];
-        vals.push_back({node(op, {a.id}, {}), ref::map1(op, a.h)});
-        break;
-      }
-      case 2: case 3: case 4: {
-        if (!bok(a.h.shape, b.h.shape)) break;
-        int ops[] = {OP_add, OP_sub, OP_mul};
-        int op = ops[coin(3)];
-        vals.push_back({node(op, {a.id, b.id}, {}), ref::map2(op, a.h, b.h)});
-        break;
-      }
-      case 5: {
-        if (r == 0) break;
-        int axis = coin(r), keep = coin(2), kind = coin(3);
-        std::vector<char> mask(r, 0);
-        mask[axis] = 1;
-        if (kind == 2 && a.h.shape[axis] == 0) break;
-        int op = kind == 0 ? OP_sum : kind == 1 ? OP_mean : OP_max;
-        vals.push_back({node(op, {a.id}, {keep, axis}), ref::reduce(a.h, mask, kind, keep)});
-        break;
-      }
-      case 6: {
-        Shape to{3, 4};
-        if (!bok(a.h.shape, to) || ref::bshape(a.h.shape, to) != to) break;
-        int bt = node(OP_broadcastTo, {a.id}, to);
-        Host bh = ref::broadcastTo(a.h, to);
-        if (coin(2)) {
-          vals.push_back({bt, bh});
-        } else {
-          size_t lead = 2 - a.h.shape.size();
-          std::vector<char> mask(2);
-          for (size_t i = 0; i < 2; ++i) mask[i] = i < lead || (a.h.shape[i - lead] == 1 && to[i] != 1);
-          Host s = ref::reduce(bh, mask, 0, true);
-          s.shape = a.h.shape;
-          vals.push_back({node(OP_sumToShape, {bt}, a.h.shape), s});
-        }
-        break;
-      }
-      case 7: {
-        if (r < 2) break;
-        std::vector<int64_t> perm(r);
-        for (int i = 0; i < r; ++i) perm[i] = i;
-        std::swap(perm[r - 1], perm[r - 2]);
-        vals.push_back({node(OP_transpose, {a.id}, perm), ref::transpose(a.h, perm)});
-        break;
-      }
-      case 8: {
-        Host h = a.h;
-        h.shape = {h.numel()};
-        vals.push_back({node(OP_reshape, {a.id}, {-1}), h});
-        break;
-      }
-      case 9: {   // reshape to the shape of some other value of the same size
-        const RVal c = vals[pick()];
-        if (c.h.numel() != a.h.numel()) break;
-        Host h = a.h;
-        h.shape = c.h.shape;
-        vals.push_back({node(OP_reshape, {a.id}, c.h.shape), h});
-        break;
-      }
-      case 10: {
-        if (r != 2 || b.h.shape.size() != 2) break;
-        for (int ta = 0; ta < 2; ++ta)
-          for (int tb = 0; tb < 2; ++tb)
-            if (a.h.shape[ta ? 0 : 1] == b.h.shape[tb ? 1 : 0]) {
-              vals.push_back({node(OP_matmul, {a.id, b.id}, {ta, tb}), ref::matmul(a.h, b.h, ta, tb)});
-              return;
-            }
-        break;
-      }
-      case 11: {
-        int op = coin(2) ? OP_onesLike : OP_zerosLike;
-        Host h = a.h;
-        for (auto& v : h.v) v = op == OP_onesLike ? 1 : 0;
-        vals.push_back({node(op, {a.id}, {}), h});
-        break;
-      }
-      case 12:
-        constant();
-        break;
-    }
-  }
   // An SGD-like value for input i: p - c * v or p + v (v of p's shape), or any value of p's shape.
   void update(int i) {
-    const RVal p = vals[inputVal[i]];
+    const Val p = vals[inputVal[i]];
     std::vector<int> same;
     for (size_t k = 0; k < vals.size(); ++k)
       if (vals[k].h.shape == p.h.shape) same.push_back((int)k);
-    const RVal v = vals[same[coin((int)same.size())]];
+    const Val v = vals[same[coin((int)same.size())]];
     switch (coin(3)) {
       case 0: {
         std::vector<int64_t> attrs{dtype};
