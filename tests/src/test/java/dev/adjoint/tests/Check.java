@@ -3,7 +3,10 @@ package dev.adjoint.tests;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
 import dev.adjoint.Value;
 
 /** Small assertions shared by the tests. */
@@ -25,6 +28,32 @@ final class Check {
 
   static void close(Value v, double tol, double... expected) {
     close(v, v.asTensor().shape(), tol, expected);
+  }
+
+  /** The bprop of a test cell: the Cell.bprop signature as a lambda. */
+  @FunctionalInterface
+  interface Bprop {
+    Tuple apply(Tensor[] in, Value out, Value dout);
+  }
+
+  /** sin(x) whose derivative is replaced by {@code bprop}; {@code name} shows in error messages. */
+  static Cell sinWithBprop(String name, Bprop bprop) {
+    return new Cell() {
+      @Override
+      public Value construct(Tensor... in) {
+        return Ops.sin(in[0]);
+      }
+
+      @Override
+      public Tuple bprop(Tensor[] in, Value out, Value dout) {
+        return bprop.apply(in, out, dout);
+      }
+
+      @Override
+      public String name() {
+        return name;
+      }
+    };
   }
 
   static long[] shape(long... s) {

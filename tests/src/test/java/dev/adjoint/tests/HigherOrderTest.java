@@ -172,23 +172,7 @@ class HigherOrderTest {
     AdjointException e = assertThrows(AdjointException.class, () -> GradOperation.builder().getAll(true).build().of(wrongCount).call(x, x));
     assertTrue(e.getMessage().contains("WrongCount") && e.getMessage().contains("1 gradient(s) for 2 input(s)"), e.getMessage());
 
-    Cell wrongShape =
-        new Cell() {
-          @Override
-          public Value construct(Tensor... in) {
-            return Ops.sin(in[0]);
-          }
-
-          @Override
-          public Tuple bprop(Tensor[] in, Value out, Value dout) {
-            return Tuple.of(Ops.sum(in[0]));
-          }
-
-          @Override
-          public String name() {
-            return "WrongShape";
-          }
-        };
+    Cell wrongShape = Check.sinWithBprop("WrongShape", (in, out, dout) -> Tuple.of(Ops.sum(in[0])));
     AdjointException s = assertThrows(AdjointException.class, () -> new GradOperation().of(wrongShape).call(x));
     assertTrue(s.getMessage().contains("WrongShape") && s.getMessage().contains("[3]"), s.getMessage());
   }

@@ -259,18 +259,7 @@ class ReviewTest {
   /** bprop that ignores dout; nested bprop cells (outer's bprop wins). */
   @Test
   void bpropIgnoringDoutAndNestedBprop() {
-    Cell inner =
-        new Cell() {
-          @Override
-          public Value construct(Tensor... in) {
-            return Ops.sin(in[0]);
-          }
-
-          @Override
-          public Tuple bprop(Tensor[] in, Value out, Value dout) {
-            return Tuple.of(Ops.fill(DType.FLOAT64, 7, in[0].shape()));
-          }
-        };
+    Cell inner = Check.sinWithBprop("Inner", (in, out, dout) -> Tuple.of(Ops.fill(DType.FLOAT64, 7, in[0].shape())));
     Cell outer =
         new Cell() {
           @Override
@@ -514,18 +503,7 @@ class ReviewTest {
 
   @Test
   void forwardAndReverseJacobianAgreeForBpropCell() {
-    Cell scaled =
-        new Cell() {
-          @Override
-          public Value construct(Tensor... in) {
-            return Ops.sin(in[0]);
-          }
-
-          @Override
-          public Tuple bprop(Tensor[] in, Value out, Value dout) {
-            return Tuple.of(Ops.mul(dout.asTensor(), 5.0));
-          }
-        };
+    Cell scaled = Check.sinWithBprop("Scaled", (in, out, dout) -> Tuple.of(Ops.mul(dout.asTensor(), 5.0)));
     Tensor x = d(0.5, 1);
     Value rev = Autodiff.jacobian(in -> scaled.call(in[0]), 0, false).apply(x);
     Value fwd = Autodiff.jacobian(in -> scaled.call(in[0]), 0, true).apply(x);
