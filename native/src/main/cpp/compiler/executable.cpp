@@ -6,6 +6,7 @@
 // backend independent except the update folding (Note [GEMM updates] in passes.cpp), whose
 // accumulating matmul only the CPU backend implements; otherwise the CUDA backend gets the same
 // optimised Program as the CPU.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -22,7 +23,9 @@ bool optimize() { return gOptimize.load(); }
 struct Executable::Impl {
   int device = kCpu;
   Backend* backend = nullptr;
-  Program program;
+  // Immutable after compile; shared by every instance made with the copy constructor.
+  std::shared_ptr<const Program> shared;
+  const Program& program() const { return *shared; }
   std::vector<TensorDesc> inputDescs, outputDescs;
   std::vector<Buffer*> inputs;                      // borrowed, set by setInput
   std::vector<Buffer*> boundOutputs;                // borrowed, set by setOutput
@@ -30,6 +33,14 @@ struct Executable::Impl {
   std::vector<void*> slotPtrs;
   void* arena = nullptr;
   int64_t runAllocations = 0;
+
+  void resetRunState() {
+    inputs.assign(inputDescs.size(), nullptr);
+    boundOutputs.assign(outputDescs.size(), nullptr);
+    ownOutputs.clear();
+    ownOutputs.resize(outputDescs.size());
+    slotPtrs.assign(program().slots.size(), nullptr);
+  }
 
   void checkBuffer(const char* what, int i, const Buffer* b, const TensorDesc& want) const {
     if (b->device() != device)
@@ -55,11 +66,23 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
     if (device == kCpu) foldGemmUpdates(&g);
     fuseElementwise(&g);
   }
-  impl->program = lowerToProgram(g);
-  impl->inputs.assign(impl->inputDescs.size(), nullptr);
-  impl->boundOutputs.assign(impl->outputDescs.size(), nullptr);
-  impl->ownOutputs.resize(impl->outputDescs.size());
-  impl->slotPtrs.assign(impl->program.slots.size(), nullptr);
+  impl->shared = std::make_shared<const Program>(lowerToProgram(g));
+  impl->resetRunState();
+  impl_ = impl.release();
+}
+
+// Note [Instances]: the compiled Program is immutable and shared; the run state (bound buffers, taken
+// outputs, the scratch arena) is per instance. Concurrent or re-entrant runs of one compiled graph
+// (a host callback that calls its own cell) each use their own instance, made with this constructor
+// at the cost of one small allocation, never each other's in-flight buffers.
+Executable::Executable(const Executable& prototype) : impl_(nullptr) {
+  auto impl = std::make_unique<Impl>();
+  impl->device = prototype.impl_->device;
+  impl->backend = prototype.impl_->backend;
+  impl->shared = prototype.impl_->shared;
+  impl->inputDescs = prototype.impl_->inputDescs;
+  impl->outputDescs = prototype.impl_->outputDescs;
+  impl->resetRunState();
   impl_ = impl.release();
 }
 
@@ -110,18 +133,27 @@ void Executable::run() {
   for (size_t k = 0; k < x.outputDescs.size(); ++k) {
     if (x.boundOutputs[k]) {
       x.checkBuffer("output", (int)k, x.boundOutputs[k], x.outputDescs[k]);
+      // A buffer bound as an output while also read as an input (or bound twice as an output) would
+      // be overwritten while it is read: on the CPU a wrong result, on CUDA silent corruption.
+      for (size_t i = 0; i < x.inputs.size(); ++i)
+        if (x.inputs[i] == x.boundOutputs[k] || x.inputs[i]->data() == x.boundOutputs[k]->data())
+          fail("output ", k, " is bound to the buffer of input ", i, ": an output must not alias an input");
+      for (size_t j = 0; j < k; ++j)
+        if (x.boundOutputs[j] && x.boundOutputs[j]->data() == x.boundOutputs[k]->data())
+          fail("outputs ", j, " and ", k, " are bound to the same buffer");
     } else if (!x.ownOutputs[k]) {
       const TensorDesc& d = x.outputDescs[k];
       x.ownOutputs[k].reset(new Buffer(x.device, d.dtype, d.shape.data(), (int)d.shape.size()));
     }
   }
   x.runAllocations = 0;
-  if (x.program.arenaBytes > 0 && !x.arena) {   // lazily, once: later runs reuse it
-    x.arena = x.backend->allocate((size_t)x.program.arenaBytes);
+  const Program& program = x.program();
+  if (program.arenaBytes > 0 && !x.arena) {   // lazily, once: later runs reuse it
+    x.arena = x.backend->allocate((size_t)program.arenaBytes);
     x.runAllocations = 1;
   }
-  for (size_t s = 0; s < x.program.slots.size(); ++s) {
-    const Slot& slot = x.program.slots[s];
+  for (size_t s = 0; s < program.slots.size(); ++s) {
+    const Slot& slot = program.slots[s];
     switch (slot.kind) {
       case SLOT_INPUT: x.slotPtrs[s] = x.inputs[slot.index]->data(); break;
       case SLOT_OUTPUT: x.slotPtrs[s] = x.boundOutputs[slot.index] ? x.boundOutputs[slot.index]->data() : x.ownOutputs[slot.index]->data(); break;
@@ -130,7 +162,7 @@ void Executable::run() {
   }
   ExecContext ctx;
   ctx.hostCallback = currentHostCallback();
-  x.backend->execute(x.program, x.slotPtrs.data(), ctx);
+  x.backend->execute(program, x.slotPtrs.data(), ctx);
 }
 
 Buffer* Executable::takeOutput(int i) {
@@ -140,12 +172,12 @@ Buffer* Executable::takeOutput(int i) {
   return impl_->ownOutputs[i].release();
 }
 
-int Executable::numSteps() const { return (int)impl_->program.steps.size(); }
-int64_t Executable::arenaBytes() const { return impl_->program.arenaBytes; }
+int Executable::numSteps() const { return (int)impl_->program().steps.size(); }
+int64_t Executable::arenaBytes() const { return impl_->program().arenaBytes; }
 int64_t Executable::runAllocations() const { return impl_->runAllocations; }
 
 std::string Executable::describe() const {
-  const Program& p = impl_->program;
+  const Program& p = impl_->program();
   auto slotName = [&](int s) {
     const Slot& sl = p.slots[s];
     std::string k = sl.kind == SLOT_INPUT ? "in" + std::to_string(sl.index)

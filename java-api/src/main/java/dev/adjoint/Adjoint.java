@@ -106,6 +106,53 @@ public final class Adjoint {
     return Storage.FREED_BY_GC.get();
   }
 
+  private static volatile int cellCacheCapacity = Integer.getInteger("adjoint.cellCacheSize", 64);
+  private static volatile int eagerCacheCapacity = Integer.getInteger("adjoint.eagerCacheSize", 256);
+
+  /** Compiled signatures kept per Cell (least recently used evicted and freed); default 64. */
+  public static int cellCacheCapacity() {
+    return cellCacheCapacity;
+  }
+
+  public static void setCellCacheCapacity(int n) {
+    if (n < 1) throw new AdjointException("cell cache capacity must be >= 1, got " + n);
+    cellCacheCapacity = n;
+  }
+
+  /** Compiled one-op graphs kept for eager ops; default 256. */
+  public static int eagerCacheCapacity() {
+    return eagerCacheCapacity;
+  }
+
+  public static void setEagerCacheCapacity(int n) {
+    if (n < 1) throw new AdjointException("eager cache capacity must be >= 1, got " + n);
+    eagerCacheCapacity = n;
+  }
+
+  /** Native bytes held by live tensors now (Note [Native memory budget]). */
+  public static long nativeBytes() {
+    return NativeMemory.used();
+  }
+
+  /** The most native bytes live tensors ever held at once in this JVM. */
+  public static long peakNativeBytes() {
+    return NativeMemory.peak();
+  }
+
+  /** The native memory budget in bytes: past it, allocation collects garbage, then fails. */
+  public static long nativeMemoryLimit() {
+    return NativeMemory.limit();
+  }
+
+  public static void setNativeMemoryLimit(long bytes) {
+    NativeMemory.setLimit(bytes);
+  }
+
+  /** Engine instances of compiled graphs alive now (bounded by the caches). */
+  public static long liveExecutables() {
+    return Compiled.INSTANCES.get();
+  }
+
   /** Graphs compiled so far in this JVM (cells, gradients and one-op eager graphs). */
   public static long compilations() {
     return Compiled.COMPILATIONS.get();

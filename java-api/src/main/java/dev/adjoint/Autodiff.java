@@ -106,6 +106,11 @@ public final class Autodiff {
   }
 
   private static final class GradFn extends Cell {
+    @Override
+    boolean checksUnusedArguments() {
+      return false;
+    }
+
     private final Fn f;
     private final boolean hasAux, withValue;
     private final int[] argnums;
@@ -154,6 +159,11 @@ public final class Autodiff {
   }
 
   private static final class JvpFn extends Cell {
+    @Override
+    boolean checksUnusedArguments() {
+      return false;
+    }
+
     private final Fn f;
     private final int n;
 
@@ -189,6 +199,11 @@ public final class Autodiff {
    * nested): one VJP per output element, or one JVP per input element, each placed with a one-hot mask.
    */
   private static final class JacobianFn extends Cell {
+    @Override
+    boolean checksUnusedArguments() {
+      return false;
+    }
+
     private final Fn f;
     private final int argnum;
     private final boolean forward;

@@ -10,7 +10,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A network, or any function of tensors: override {@link #construct}. Calling a Cell outside a trace
@@ -31,10 +30,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * fields first, in declaration order; {@link #parameter} also registers one explicitly. A Cell may
  * override {@link #bprop} to replace its derivative.
  */
-public abstract class Cell {
+public abstract class Cell implements AutoCloseable {
   private final List<Parameter> registered = new ArrayList<>();
-  private final Map<String, Compiled> cache = new ConcurrentHashMap<>();
+  private final CompileCache<String> cache = new CompileCache<>(this::name, Adjoint::cellCacheCapacity);
   private volatile Boolean hasBprop;
+  /** Inlined cells on this thread's trace: a cell that calls itself without end is an error, not a StackOverflowError. */
+  private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+  static final int MAX_DEPTH = 512;
 
   /** The computation. Arguments are concrete or traced tensors; return a Tensor or a Tuple. */
   public abstract Value construct(Tensor... in);
@@ -64,9 +66,10 @@ public abstract class Cell {
 
   /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
   public final Value call(Value... args) {
+    if (args == null) throw new AdjointException(name() + ": call arguments are null");
     if (Trace.current() != null) return invoke(args);
     List<Tensor> flat = flatten(args);
-    return compiledFor(args, flat).run(flat.toArray(new Tensor[0]));
+    return compiledFor(args, flat).runEntered(flat.toArray(new Tensor[0]));
   }
 
   /**
@@ -75,7 +78,12 @@ public abstract class Cell {
    */
   public final String explain(Value... args) {
     if (Trace.current() != null) throw new AdjointException(name() + ".explain cannot be called while tracing");
-    return compiledFor(args, flatten(args)).describe();
+    Compiled c = compiledFor(args, flatten(args));
+    try {
+      return c.describe();
+    } finally {
+      c.leave();
+    }
   }
 
   private List<Tensor> flatten(Value[] args) {
@@ -87,7 +95,7 @@ public abstract class Cell {
     return flat;
   }
 
-  /** The compiled graph for this call signature (args, and their leaves {@code flat}). */
+  /** The compiled graph for this call signature (args, and their leaves {@code flat}), entered. */
   private Compiled compiledFor(Value[] args, List<Tensor> flat) {
     Device device = null;
     StringBuilder key = new StringBuilder();
@@ -107,12 +115,8 @@ public abstract class Cell {
       device = params.isEmpty() ? Device.CPU : params.get(0).device();
     }
     key.append(device);
-    Compiled c = cache.get(key.toString());
-    if (c == null) {
-      c = compile(args, device);
-      cache.put(key.toString(), c);
-    }
-    return c;
+    final Device d = device;
+    return cache.acquire(key.toString(), () -> compile(args, d));
   }
 
   /** Convenience for the common case of tensor arguments and a tensor result. */
@@ -131,8 +135,13 @@ public abstract class Cell {
                 args[i],
                 t -> trace.input(t.dtype(), t.shape(), new Feed.Arg(counter[0]++)).tensor());
       Value out = invoke(symbolic);
+      if (arity() < 0 && checksUnusedArguments()) checkArgumentsUsed(trace, out);
       trace.close();
-      return Compiled.compile(trace, out);
+      return Compiled.compile(trace, out, name());
+    } catch (StackOverflowError e) {
+      trace.release();
+      throw new AdjointException(
+          name() + ": stack overflow while tracing construct (does a cell call itself without end?)", e);
     } catch (Throwable e) {
       // Any failure (an AssertionError, a StackOverflowError or a sneaky checked exception from user
       // code included) must end the trace, or the thread would keep recording every later op into a
@@ -142,17 +151,53 @@ public abstract class Cell {
     }
   }
 
-  /** Number of graphs compiled for this cell (one per input signature). */
+  /** An argument that construct never reads is an extra argument by mistake: an error naming it. */
+  private void checkArgumentsUsed(Trace trace, Value out) {
+    java.util.Set<Node> used = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (Node n : trace.nodes) for (Node i : n.inputs) used.add(i);
+    for (Tensor leaf : out.leaves()) if (leaf.isSymbolic()) used.add(leaf.node());
+    for (Parameter p : trace.updated) used.add(trace.nodeOf(p));
+    for (Node n : trace.inputNodes)
+      if (n.payload instanceof Feed.Arg a && !used.contains(n))
+        throw new AdjointException(
+            name() + ": argument " + a.index() + " " + Format.shape(n.shape) + " is never used by construct"
+                + " (an extra call argument?); a cell that ignores arguments on purpose overrides arity()");
+  }
+
+  /** Whether a top-level call checks that every argument is used; internal wrapper cells say no. */
+  boolean checksUnusedArguments() {
+    return true;
+  }
+
+  /** Number of graphs compiled for this cell and still cached (one per input signature, bounded). */
   public final int compiledSignatures() {
     return cache.size();
+  }
+
+  /**
+   * Frees every graph compiled for this cell (runs in flight finish first). The cell stays usable: a
+   * later call compiles again. Parameters are not closed: they may be shared with other cells.
+   */
+  @Override
+  public void close() {
+    cache.clear();
   }
 
   /** Inside a trace: construct, wrapped in the custom-derivative marker when bprop is overridden. */
   final Value invoke(Value[] args) {
     if (arity() >= 0 && args.length != arity())
       throw new AdjointException(name() + " takes " + arity() + " arguments, got " + args.length);
-    if (hasCustomBprop()) return BpropCall.wrap(this, args);
-    return constructValues(args);
+    int[] depth = DEPTH.get();
+    if (depth[0] >= MAX_DEPTH)
+      throw new AdjointException(
+          name() + ": cells nested " + MAX_DEPTH + " deep while tracing (does " + name() + " call itself?)");
+    depth[0]++;
+    try {
+      if (hasCustomBprop()) return BpropCall.wrap(this, args);
+      return constructValues(args);
+    } finally {
+      depth[0]--;
+    }
   }
 
   /** Calls construct; subclasses that accept tuples (GradOperation's cells) override this. */

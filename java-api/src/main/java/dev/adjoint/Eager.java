@@ -1,25 +1,13 @@
 package dev.adjoint;
 
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /** Ops on concrete tensors outside any trace: a one-op graph per signature, compiled once and cached. */
 final class Eager {
   private Eager() {}
 
-  private static final int CAPACITY = 512;
-
-  private static final Map<Key, Compiled> CACHE =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Key, Compiled> e) {
-          // Not closed here: another thread may be running it. Dropped, its executable is freed by
-          // JavaCPP's deallocator once unreachable.
-          return size() > CAPACITY;
-        }
-      };
+  private static final CompileCache<Key> CACHE = new CompileCache<>(() -> "eager", Adjoint::eagerCacheCapacity);
 
   private record Key(Op op, long[] attrs, double scalar, String signature) {
     @Override
@@ -54,16 +42,9 @@ final class Eager {
             op.opName + ": input " + i + " is on " + s.device + " but input 0 is on " + device);
       sig.append(t.dtype()).append(Arrays.toString(t.shape())).append(s.device).append(';');
     }
-    Key key = new Key(op, attrs, scalar, sig.toString());
-    Compiled c;
-    synchronized (CACHE) {
-      c = CACHE.get(key);
-      if (c == null) {
-        c = compile(op, attrs, scalar, in, device);
-        CACHE.put(key, c);
-      }
-    }
-    return c.run(in).asTensor();
+    Key key = new Key(op, attrs.clone(), scalar, sig.toString());
+    final Device d = device;
+    return CACHE.acquire(key, () -> compile(op, attrs, scalar, in, d)).runEntered(in).asTensor();
   }
 
   private static Compiled compile(Op op, long[] attrs, double scalar, Tensor[] in, Device device) {
@@ -74,7 +55,7 @@ final class Eager {
         nodes[i] = trace.input(in[i].dtype(), in[i].shape(), new Feed.Arg(i));
       Node out = trace.record(op, nodes, attrs, scalar);
       trace.close();
-      return Compiled.compile(trace, out.tensor());
+      return Compiled.compile(trace, out.tensor(), op.opName);
     } catch (Throwable e) {
       // Any failure (an AssertionError, a StackOverflowError or a sneaky checked exception from user
       // code included) must end the trace, or the thread would keep recording every later op into a

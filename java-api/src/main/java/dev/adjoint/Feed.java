@@ -21,9 +21,9 @@ sealed interface Feed {
     @Override
     public Storage storage(Tensor[] args) {
       if (tensor.isClosed())
-        throw new IllegalStateException(
+        throw new AdjointException(
             (tensor instanceof Parameter p ? "parameter '" + p.name() + "' " : "captured tensor ")
-                + tensor.describe() + " was released already (closed) but a compiled graph reads it");
+                + tensor.describe() + " was closed but a compiled graph reads it");
       return tensor.storage();
     }
   }

@@ -18,8 +18,57 @@ final class Format {
     return sb.append(']').toString();
   }
 
+  /** NumPy's print threshold: past this many elements, each axis shows EDGE items at either end. */
+  static final int THRESHOLD = 1000, EDGE = 3;
+
+  /**
+   * The values to print, in row-major order of the shown indices: all of them, or, for a tensor of more
+   * than {@link #THRESHOLD} elements, only the first and last {@link #EDGE} along every longer axis
+   * (NumPy's summarisation; the rest prints as {@code ...}). {@code shown[axis]} receives the indices.
+   */
+  private static double[] shownValues(Tensor t, int[][] shown) {
+    long[] shape = t.shape();
+    boolean summarise = t.numel() > THRESHOLD;
+    for (int a = 0; a < shape.length; a++) {
+      long n = shape[a];
+      if (summarise && n > 2 * EDGE) {
+        shown[a] = new int[2 * EDGE + 1];
+        for (int i = 0; i < EDGE; i++) {
+          shown[a][i] = i;
+          shown[a][EDGE + 1 + i] = (int) (n - EDGE + i);
+        }
+        shown[a][EDGE] = -1; // the ellipsis
+      } else {
+        shown[a] = new int[(int) n];
+        for (int i = 0; i < n; i++) shown[a][i] = i;
+      }
+    }
+    double[] all = t.toDoubleArray();
+    if (!summarise) return all;
+    long[] strides = new long[shape.length];
+    long st = 1;
+    for (int a = shape.length - 1; a >= 0; a--) {
+      strides[a] = st;
+      st *= shape[a];
+    }
+    java.util.List<Double> out = new java.util.ArrayList<>();
+    gather(all, shown, strides, 0, 0, out);
+    double[] v = new double[out.size()];
+    for (int i = 0; i < v.length; i++) v[i] = out.get(i);
+    return v;
+  }
+
+  private static void gather(double[] all, int[][] shown, long[] strides, int axis, long base, java.util.List<Double> out) {
+    if (axis == shown.length) {
+      out.add(all[(int) base]);
+      return;
+    }
+    for (int i : shown[axis]) if (i >= 0) gather(all, shown, strides, axis + 1, base + i * strides[axis], out);
+  }
+
   static String values(Tensor t) {
-    double[] v = t.toDoubleArray();
+    int[][] shown = new int[t.rank()][];
+    double[] v = shownValues(t, shown);
     boolean single = t.dtype() == DType.FLOAT32;
     boolean integer = t.dtype() == DType.INT32;
     String[] s = new String[v.length];
@@ -36,7 +85,7 @@ final class Format {
     StringBuilder sb = new StringBuilder();
     long[] shape = t.shape();
     if (shape.length == 0) return s.length == 0 ? "[]" : s[0].strip();
-    nest(sb, s, shape, 0, 0, 1, false);
+    nest(sb, s, shown, 0, 0, 1, false);
     return sb.toString();
   }
 
@@ -46,7 +95,8 @@ final class Format {
    * {@code [[ 1.50000000e+00,  1.60000002e+00]]}.
    */
   static String reprValues(Tensor t) {
-    double[] v = t.toDoubleArray();
+    int[][] shown = new int[t.rank()][];
+    double[] v = shownValues(t, shown);
     String[] s = new String[v.length];
     for (int i = 0; i < v.length; i++) {
       if (t.dtype() == DType.INT32) s[i] = Long.toString((long) v[i]);
@@ -56,7 +106,7 @@ final class Format {
     long[] shape = t.shape();
     if (shape.length == 0) return s.length == 0 ? "[]" : s[0];
     StringBuilder sb = new StringBuilder();
-    nest(sb, s, shape, 0, 0, 1, true);
+    nest(sb, s, shown, 0, 0, 1, true);
     return sb.toString();
   }
 
@@ -64,16 +114,19 @@ final class Format {
    * Lays out row-major strings as nested brackets; {@code comma} gives NumPy's repr separators
    * ({@code "a, b"} and {@code "],\n ["}) instead of its str ones ({@code "a b"}, {@code "]\n ["}).
    */
-  private static int nest(StringBuilder sb, String[] s, long[] shape, int axis, int offset, int indent, boolean comma) {
+  private static int nest(StringBuilder sb, String[] s, int[][] shown, int axis, int offset, int indent, boolean comma) {
     sb.append('[');
-    long n = shape[axis];
-    for (int i = 0; i < n; i++) {
-      if (axis == shape.length - 1) {
-        if (i > 0) sb.append(comma ? ", " : " ");
-        sb.append(s[offset++]);
+    int rank = shown.length;
+    for (int k = 0; k < shown[axis].length; k++) {
+      boolean ellipsis = shown[axis][k] < 0;
+      if (axis == rank - 1) {
+        if (k > 0) sb.append(comma ? ", " : " ");
+        if (ellipsis) sb.append("...");
+        else sb.append(s[offset++]);
       } else {
-        if (i > 0) sb.append(comma ? "," : "").append("\n".repeat(shape.length - 1 - axis)).append(" ".repeat(indent));
-        offset = nest(sb, s, shape, axis + 1, offset, indent + 1, comma);
+        if (k > 0) sb.append(comma ? "," : "").append("\n".repeat(rank - 1 - axis)).append(" ".repeat(indent));
+        if (ellipsis) sb.append("...");
+        else offset = nest(sb, s, shown, axis + 1, offset, indent + 1, comma);
       }
     }
     sb.append(']');

@@ -104,6 +104,11 @@ public final class GradOperation {
 
   /** The Cell that {@code of} returns. */
   private final class GradCell extends Cell {
+    @Override
+    boolean checksUnusedArguments() {
+      return false;
+    }
+
     private final Cell net;
     private final List<Parameter> params;
     private final boolean paramsAsTuple;

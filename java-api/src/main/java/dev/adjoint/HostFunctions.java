@@ -18,13 +18,7 @@ import org.bytedeco.javacpp.PointerPointer;
 final class HostFunctions {
   private HostFunctions() {}
 
-  /** The body of a host callback: reads the inputs, fills {@code output} (row-major). */
-  @FunctionalInterface
-  public interface Kernel {
-    void compute(double[][] inputs, double[] output);
-  }
-
-  record Entry(String name, Kernel kernel, DType[] inDtypes, long[] inNumel, DType outDtype, long outNumel) {}
+  record Entry(String name, Ops.HostKernel kernel, DType[] inDtypes, long[] inNumel, DType outDtype, long outNumel) {}
 
   private static final Map<Integer, Entry> ENTRIES = new ConcurrentHashMap<>();
   private static final AtomicInteger NEXT = new AtomicInteger(1);
@@ -43,7 +37,7 @@ final class HostFunctions {
             for (int i = 0; i < numInputs; i++) in[i] = read(inputs.get(i), e.inDtypes[i], e.inNumel[i]);
             double[] out = new double[Math.toIntExact(e.outNumel)];
             e.kernel.compute(in, out);
-            write(output, e.outDtype, out);
+            write(e.name, output, e.outDtype, out);
             return 0;
           } catch (Throwable t) {
             FAILURE.set(t);
@@ -57,15 +51,33 @@ final class HostFunctions {
     AdjointEngine.setHostCallback(CALLBACK);
   }
 
-  static Tensor call(String name, Kernel kernel, DType outDtype, long[] outShape, Tensor... in) {
+  // The same kernel object with the same signature reuses its id, so eager host calls in a loop hit
+  // the eager cache instead of registering (and compiling) a new callback per call.
+  private static final Map<java.util.List<Object>, Integer> IDS = new ConcurrentHashMap<>();
+
+  static Tensor call(String name, Ops.HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
+    if (name == null) throw new AdjointException("hostCall: name is null");
+    if (kernel == null) throw new AdjointException("hostCall '" + name + "': kernel is null");
+    if (outDtype == null) throw new AdjointException("hostCall '" + name + "': output dtype is null");
+    if (in == null) throw new AdjointException("hostCall '" + name + "': inputs are null");
     DType[] dt = new DType[in.length];
     long[] numel = new long[in.length];
     for (int i = 0; i < in.length; i++) {
+      if (in[i] == null) throw new AdjointException("hostCall '" + name + "': input " + i + " is null");
       dt[i] = in[i].dtype();
-      numel[i] = in[i].numel();
+      numel[i] = Shapes.arrayLength("hostCall '" + name + "' input " + i, dt[i], in[i].shape());
     }
-    int id = NEXT.getAndIncrement();
-    ENTRIES.put(id, new Entry(name, kernel, dt, numel, outDtype, Tensor.numel(outShape)));
+    long outNumel = Shapes.arrayLength("hostCall '" + name + "' output", outDtype, outShape);
+    java.util.List<Object> key =
+        java.util.List.of(kernel, name, java.util.Arrays.asList(dt), java.util.Arrays.toString(numel), outDtype, outNumel);
+    int id =
+        IDS.computeIfAbsent(
+            key,
+            k -> {
+              int fresh = NEXT.getAndIncrement();
+              ENTRIES.put(fresh, new Entry(name, kernel, dt, numel, outDtype, outNumel));
+              return fresh;
+            });
     long[] attrs = new long[outShape.length + 2];
     attrs[0] = id;
     attrs[1] = outDtype.code;
@@ -101,11 +113,23 @@ final class HostFunctions {
     return out;
   }
 
-  private static void write(Pointer p, DType dtype, double[] v) {
+  /**
+   * Writes a callback's output. Int32 outputs are rounded to the nearest integer; a NaN, an infinity or
+   * a value outside the Int32 range is an error naming the callback and the element, never a silent
+   * -1 or 0.
+   */
+  private static void write(String name, Pointer p, DType dtype, double[] v) {
     if (dtype == DType.FLOAT64) new DoublePointer(p).put(v);
     else if (dtype == DType.INT32) {
       int[] iv = new int[v.length];
-      for (int i = 0; i < v.length; i++) iv[i] = (int) Math.round(v[i]);
+      for (int i = 0; i < v.length; i++) {
+        double r = Math.rint(v[i]);
+        if (!(r >= Integer.MIN_VALUE && r <= Integer.MAX_VALUE))
+          throw new AdjointException(
+              "host callback '" + name + "': output element " + i + " is " + v[i]
+                  + ", which an Int32 output cannot hold");
+        iv[i] = (int) r;
+      }
       new IntPointer(p).put(iv);
     } else {
       float[] f = new float[v.length];

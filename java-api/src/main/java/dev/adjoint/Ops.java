@@ -219,7 +219,7 @@ public final class Ops {
    * }</pre>
    */
   public static Tensor hostCall(String name, HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
-    return HostFunctions.call(name, kernel::compute, outDtype, outShape, in);
+    return HostFunctions.call(name, kernel, outDtype, outShape, in);
   }
 
   /** The body of {@link #hostCall}: reads {@code inputs}, fills {@code output}, both row-major. */

@@ -18,15 +18,26 @@ public final class Parameter extends Tensor {
   private boolean requiresGrad = true;
 
   public Parameter(String name, Tensor value) {
-    super(copyOf(value));
+    super(copyOf(checkValue(name, value)));
     this.name = name;
+  }
+
+  private static Tensor checkValue(String name, Tensor value) {
+    if (name == null || name.isEmpty()) throw new AdjointException("a parameter needs a non-empty name");
+    if (value == null) throw new AdjointException("parameter '" + name + "': value is null");
+    return value;
   }
 
   private static Storage copyOf(Tensor value) {
     if (value.isSymbolic()) throw new AdjointException("parameter value must be concrete, got " + value.describe());
     Storage src = value.storage();
     Storage s = Storage.allocate(src.device, src.dtype, src.shape);
-    Engine.run(() -> s.buffer().copyFrom(src.buffer()));
+    try {
+      s.copyFrom(src);
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
     return s;
   }
 
@@ -43,23 +54,37 @@ public final class Parameter extends Tensor {
     return this;
   }
 
-  /** Copies {@code value} into this parameter's memory (same shape and dtype), in place. */
+  /**
+   * Copies {@code value} into this parameter's memory (same shape and dtype), in place. Atomic with
+   * respect to runs (Note [Parameter consistency]): a run sees the old or the new value, never a mix.
+   */
   public void assign(Tensor value) {
+    if (value == null) throw new AdjointException("parameter '" + name + "': assign(null)");
     Storage src = value.storage();
     if (!Arrays.equals(src.shape, storage().shape) || src.dtype != dtype())
       throw new AdjointException(
           "parameter '" + name + "' is " + describe() + ", cannot assign " + value.describe());
-    Engine.run(() -> storage().buffer().copyFrom(src.buffer()));
+    ParameterLock.write("parameter '" + name + "'.assign", () -> storage().copyFrom(src));
   }
 
   /** Moves this parameter's memory to {@code device} (a copy; the old buffer is freed). */
   public void moveTo(Device device) {
-    Storage old = storage();
-    if (old.device.equals(device)) return;
-    Storage s = Storage.allocate(device, old.dtype, old.shape);
-    Engine.run(() -> s.buffer().copyFrom(old.buffer()));
-    storage = s;
-    old.close();
+    if (device == null) throw new AdjointException("parameter '" + name + "': moveTo(null)");
+    ParameterLock.write(
+        "parameter '" + name + "'.moveTo",
+        () -> {
+          Storage old = storage();
+          if (old.device.equals(device)) return;
+          Storage s = Storage.allocate(device, old.dtype, old.shape);
+          try {
+            s.copyFrom(old);
+          } catch (RuntimeException e) {
+            s.close();
+            throw e;
+          }
+          storage = s;
+          old.close();
+        });
   }
 
   /** Replaces this parameter's value with a copy of {@code value}; the shape and dtype must not change. */

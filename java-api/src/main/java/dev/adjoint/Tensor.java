@@ -27,7 +27,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   private final DType dtype;
   private final long[] shape;
   private final Node node;
-  Storage storage;
+  volatile Storage storage;
 
   /** A concrete tensor owning {@code storage}. */
   Tensor(Storage storage) {
@@ -47,20 +47,25 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   // ---------------------------------------------------------------- factories
 
   public static Tensor of(float[] data) {
+    if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
   public static Tensor of(double[] data) {
+    if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
   public static Tensor of(int[] data) {
+    if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
   public static Tensor of(float[][] rows) {
+    if (rows == null) throw new AdjointException("Tensor.of: rows is null");
+    for (int i = 0; i < rows.length; i++) if (rows[i] == null) throw new AdjointException("Tensor.of: row " + i + " is null");
     int cols = rows.length == 0 ? 0 : rows[0].length;
-    float[] flat = new float[rows.length * cols];
+    float[] flat = new float[Shapes.arrayLength("Tensor.of", DType.FLOAT32, new long[] {rows.length, cols})];
     for (int i = 0; i < rows.length; i++) {
       if (rows[i].length != cols)
         throw new AdjointException("ragged rows: row 0 has " + cols + " values, row " + i + " has " + rows[i].length);
@@ -70,8 +75,10 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   public static Tensor of(double[][] rows) {
+    if (rows == null) throw new AdjointException("Tensor.of: rows is null");
+    for (int i = 0; i < rows.length; i++) if (rows[i] == null) throw new AdjointException("Tensor.of: row " + i + " is null");
     int cols = rows.length == 0 ? 0 : rows[0].length;
-    double[] flat = new double[rows.length * cols];
+    double[] flat = new double[Shapes.arrayLength("Tensor.of", DType.FLOAT32, new long[] {rows.length, cols})];
     for (int i = 0; i < rows.length; i++) {
       if (rows[i].length != cols)
         throw new AdjointException("ragged rows: row 0 has " + cols + " values, row " + i + " has " + rows[i].length);
@@ -81,23 +88,23 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   public static Tensor of(float[] data, long... shape) {
-    checkCount(data.length, shape);
+    checkCount(data, data.length, shape);
     Tensor t = empty(DType.FLOAT32, shape);
-    new FloatPointer(t.storage.buffer().data()).put(data);
+    new FloatPointer(t.storage.unsafeBuffer().data()).put(data);
     return t;
   }
 
   public static Tensor of(double[] data, long... shape) {
-    checkCount(data.length, shape);
+    checkCount(data, data.length, shape);
     Tensor t = empty(DType.FLOAT64, shape);
-    new DoublePointer(t.storage.buffer().data()).put(data);
+    new DoublePointer(t.storage.unsafeBuffer().data()).put(data);
     return t;
   }
 
   public static Tensor of(int[] data, long... shape) {
-    checkCount(data.length, shape);
+    checkCount(data, data.length, shape);
     Tensor t = empty(DType.INT32, shape);
-    new IntPointer(t.storage.buffer().data()).put(data);
+    new IntPointer(t.storage.unsafeBuffer().data()).put(data);
     return t;
   }
 
@@ -123,7 +130,12 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   /** Uniform values in [lo, hi) from {@code random}: reproducible initial weights. */
   public static Tensor uniform(Random random, DType dtype, double lo, double hi, long... shape) {
-    int n = Math.toIntExact(numel(shape));
+    if (random == null) throw new AdjointException("uniform: random is null");
+    if (dtype == null) throw new AdjointException("uniform: dtype is null");
+    if (!dtype.isFloating()) throw new AdjointException("uniform: dtype must be Float32 or Float64, got " + dtype);
+    if (!(lo <= hi) || !Double.isFinite(lo) || !Double.isFinite(hi))
+      throw new AdjointException("uniform: bounds [" + lo + ", " + hi + ") are not a finite range");
+    int n = Shapes.arrayLength("uniform", dtype, shape);
     if (dtype == DType.FLOAT64) {
       double[] v = new double[n];
       for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * random.nextDouble();
@@ -135,20 +147,20 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   static Tensor empty(DType dtype, long[] shape) {
-    for (long d : shape) if (d < 0) throw new AdjointException("negative dimension in shape " + Format.shape(shape));
     return new Tensor(Storage.allocate(Device.CPU, dtype, shape.clone()));
   }
 
-  private static void checkCount(int have, long[] shape) {
-    if (numel(shape) != have)
+  private static void checkCount(Object data, int have, long[] shape) {
+    if (data == null) throw new AdjointException("Tensor.of: data is null");
+    long n = Shapes.numel("Tensor.of", shape);
+    if (n != have)
       throw new AdjointException(
-          "shape " + Format.shape(shape) + " needs " + numel(shape) + " values, got " + have);
+          "Tensor.of: shape " + Format.shape(shape) + " needs " + n + " values, got " + have);
   }
 
+  /** Element count, overflow-checked. */
   static long numel(long[] shape) {
-    long n = 1;
-    for (long d : shape) n *= d;
-    return n;
+    return Shapes.numel("tensor", shape);
   }
 
   // ---------------------------------------------------------------- properties
@@ -198,7 +210,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   public float[] toFloatArray() {
     requireHostable(DType.FLOAT32);
-    float[] out = new float[Math.toIntExact(numel())];
+    float[] out = new float[Shapes.arrayLength("toFloatArray", dtype, shape)];
     try (FloatPointer p = new FloatPointer(out.length)) {
       copyOut(p, (long) out.length * 4);
       p.get(out);
@@ -217,7 +229,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
       int[] v = toIntArray();
       return Arrays.stream(v).asDoubleStream().toArray();
     }
-    double[] out = new double[Math.toIntExact(numel())];
+    double[] out = new double[Shapes.arrayLength("toDoubleArray", dtype, shape)];
     try (DoublePointer p = new DoublePointer(out.length)) {
       copyOut(p, (long) out.length * 8);
       p.get(out);
@@ -227,7 +239,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   public int[] toIntArray() {
     requireHostable(DType.INT32);
-    int[] out = new int[Math.toIntExact(numel())];
+    int[] out = new int[Shapes.arrayLength("toIntArray", dtype, shape)];
     try (IntPointer p = new IntPointer(out.length)) {
       copyOut(p, (long) out.length * 4);
       p.get(out);
@@ -246,19 +258,36 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   private void copyOut(Pointer dst, long bytes) {
-    AdjointEngine.Buffer b = storage().buffer();
-    Engine.run(() -> b.copyToHost(dst, bytes));
+    Storage s = storage();
+    if (this instanceof Parameter) ParameterLock.lockRead();
+    try {
+      s.use(b -> b.copyToHost(dst, bytes));
+    } finally {
+      if (this instanceof Parameter) ParameterLock.unlockRead();
+    }
   }
 
   /** A copy of this tensor on {@code device}. */
   public Tensor to(Device device) {
+    if (device == null) throw new AdjointException("to: device is null");
     Storage s = storage();
     Storage out = Storage.allocate(device, dtype, shape);
-    Engine.run(() -> out.buffer().copyFrom(s.buffer()));
+    if (this instanceof Parameter) ParameterLock.lockRead();
+    try {
+      out.copyFrom(s);
+    } catch (RuntimeException e) {
+      out.close();
+      throw e;
+    } finally {
+      if (this instanceof Parameter) ParameterLock.unlockRead();
+    }
     return new Tensor(out);
   }
 
-  /** Frees the native memory now; idempotent. Using the tensor afterwards throws IllegalStateException. */
+  /**
+   * Frees the native memory now; idempotent. A run that is using the tensor keeps it until it returns
+   * (the memory is freed then). Using the tensor afterwards throws {@link AdjointException}.
+   */
   @Override
   public void close() {
     if (storage != null) storage.close();

@@ -9,6 +9,11 @@ import java.util.List;
  * is one native run that returns the loss.
  */
 final class TrainStep extends Cell {
+    @Override
+    boolean checksUnusedArguments() {
+      return false;
+    }
+
   /** Records the updates of one step, given the parameters' gradients, into the current trace. */
   @FunctionalInterface
   interface Rule {

@@ -154,6 +154,10 @@ class Executable {
  public:
   // Compiles `graph` for `device`: validation, DCE, CSE, simplification, fusion, memory plan, schedule.
   Executable(const Graph& graph, int device);
+  // Another instance of `prototype`'s compiled program with its own run state (Note [Instances] in
+  // executable.cpp): one instance runs one call at a time; concurrent or re-entrant calls use several.
+  Executable(const Executable& prototype);
+  Executable& operator=(const Executable&) = delete;
   ~Executable();
 
   int numInputs() const;
@@ -162,8 +166,9 @@ class Executable {
   int outputRank(int i) const;
   int64_t outputDim(int i, int axis) const;
 
+  // Bound buffers are borrowed, not owned: the caller keeps them alive while a run() that uses them runs.
   void setInput(int i, Buffer* buffer);     // checked at run: device, dtype and shape must match
-  void setOutput(int i, Buffer* buffer);    // optional: run writes there instead of allocating
+  void setOutput(int i, Buffer* buffer);    // optional: run writes there instead of allocating; must not alias an input
   void run();                               // throws Error; the executable stays usable afterwards
   Buffer* takeOutput(int i);                // ownership passes to the caller (freeBuffer)
 

@@ -167,6 +167,13 @@ public class AdjointEngine {
 
     private native void allocate(@Const @ByRef Graph graph, int device);
 
+    /** Another instance sharing {@code prototype}'s compiled program, with its own run state. */
+    public Executable(@Const @ByRef Executable prototype) {
+      allocate(prototype);
+    }
+
+    private native void allocate(@Const @ByRef Executable prototype);
+
     public native int numInputs();
 
     public native int numOutputs();
