@@ -157,4 +157,13 @@ public final class Adjoint {
   public static long compilations() {
     return Compiled.COMPILATIONS.get();
   }
+
+  /**
+   * Graph nodes (inputs included) recorded into traces by the calling thread so far: the size of what
+   * tracing built, before the engine's passes. Tests take differences of it to check how the graph of a
+   * transform grows (a forward jacobian's with its number of columns, say).
+   */
+  public static long tracedNodes() {
+    return Trace.recordedOnThisThread();
+  }
 }

@@ -197,6 +197,9 @@ public final class Autodiff {
   /**
    * J[i..., j...] = d out[i...] / d in[j...], built inside the trace (so it can be differentiated and
    * nested): one VJP per output element, or one JVP per input element, each placed with a one-hot mask.
+   * Each column's JVP walks only the ancestors of {@code out} that depend on x, never the nodes that
+   * earlier columns recorded (Note [forward mode visits only the dependent subgraph] in Forward), so the
+   * trace grows by one column's subgraph per column.
    */
   private static final class JacobianFn extends Cell {
     @Override

@@ -17,6 +17,8 @@ import java.util.Map;
  */
 final class Trace implements AutoCloseable {
   private static final ThreadLocal<Trace> CURRENT = new ThreadLocal<>();
+  /** Nodes recorded by this thread into any trace: tests check how a transform's graph grows. */
+  private static final ThreadLocal<long[]> RECORDED = ThreadLocal.withInitial(() -> new long[1]);
 
   final AdjointEngine.Graph graph = new AdjointEngine.Graph();
   final Device device;
@@ -38,6 +40,11 @@ final class Trace implements AutoCloseable {
 
   static Trace current() {
     return CURRENT.get();
+  }
+
+  /** Nodes (inputs included) recorded into traces by the calling thread so far. */
+  static long recordedOnThisThread() {
+    return RECORDED.get()[0];
   }
 
   static Trace begin(Device device) {
@@ -78,6 +85,7 @@ final class Trace implements AutoCloseable {
     nodes.add(n);
     feeds.add(feed);
     inputNodes.add(n);
+    RECORDED.get()[0]++;
     return n;
   }
 
@@ -113,6 +121,7 @@ final class Trace implements AutoCloseable {
     for (int i = 0; i < rank; i++) shape[i] = graph.nodeDim(id, i);
     Node n = new Node(this, nodes.size(), id, op, inputs, attrs, scalar, dtype, shape);
     nodes.add(n);
+    RECORDED.get()[0]++;
     return n;
   }
 }
