@@ -18,6 +18,9 @@ public final class Ops {
 
   /** Records (inside a trace) or runs (outside) one primitive. */
   static Tensor apply(Op op, long[] attrs, double scalar, Tensor... in) {
+    if (in == null) throw new AdjointException(op.opName + ": inputs are null");
+    for (int i = 0; i < in.length; i++)
+      if (in[i] == null) throw new AdjointException(op.opName + ": input " + i + " is null");
     Trace trace = Trace.current();
     if (trace == null) return Eager.run(op, attrs, scalar, in);
     Node[] nodes = new Node[in.length];
@@ -134,7 +137,7 @@ public final class Ops {
 
   /** Sum over {@code axes} (all when none are given); negative axes count from the end. */
   public static Tensor sum(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.SUM, reduceAttrs(keepdims, axes), 0, x);
+    return apply(Op.SUM, reduceAttrs("sum", x, keepdims, axes), 0, x);
   }
 
   public static Tensor mean(Tensor x) {
@@ -142,20 +145,29 @@ public final class Ops {
   }
 
   public static Tensor mean(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.MEAN, reduceAttrs(keepdims, axes), 0, x);
+    return apply(Op.MEAN, reduceAttrs("mean", x, keepdims, axes), 0, x);
   }
 
   /** Maximum over axes; not differentiable (use it under {@link #stopGradient}). */
   public static Tensor max(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.MAX, reduceAttrs(keepdims, axes), 0, x);
+    return apply(Op.MAX, reduceAttrs("max", x, keepdims, axes), 0, x);
   }
 
   /** Sums {@code x} down to {@code shape}: the reverse of broadcasting {@code shape} to x's shape. */
   public static Tensor sumToShape(Tensor x, long... shape) {
+    Shapes.numel("sumToShape", shape);
     return apply(Op.SUM_TO_SHAPE, shape.clone(), 0, x);
   }
 
-  private static long[] reduceAttrs(boolean keepdims, int[] axes) {
+  private static long[] reduceAttrs(String op, Tensor x, boolean keepdims, int[] axes) {
+    if (x == null) throw new AdjointException(op + ": input 0 is null");
+    if (axes == null) throw new AdjointException(op + ": axes are null");
+    int rank = x.rank();
+    for (int ax : axes)
+      if (ax < -rank || ax >= rank)
+        throw new AdjointException(
+            op + ": axis " + ax + " is out of range for " + x.describe() + " (rank " + rank + ": axes "
+                + (rank == 0 ? "none" : -rank + " to " + (rank - 1)) + ")");
     long[] a = new long[axes.length + 1];
     a[0] = keepdims ? 1 : 0;
     for (int i = 0; i < axes.length; i++) a[i + 1] = axes[i];
@@ -165,6 +177,25 @@ public final class Ops {
   // ---------------------------------------------------------------- shapes
 
   public static Tensor reshape(Tensor x, long... shape) {
+    if (shape == null) throw new AdjointException("reshape: shape is null");
+    long known = 1;
+    int inferred = 0;
+    for (long d : shape) {
+      if (d == -1) {
+        inferred++;
+        continue;
+      }
+      if (d < 0) throw new AdjointException("reshape: dimension " + d + " in " + Format.shape(shape) + " is negative (only one -1 is allowed)");
+      try {
+        known = Math.multiplyExact(known, d);
+      } catch (ArithmeticException e) {
+        throw new AdjointException("reshape: shape " + Format.shape(shape) + " has more elements than a 64-bit count can hold");
+      }
+    }
+    if (inferred > 1) throw new AdjointException("reshape: shape " + Format.shape(shape) + " has more than one -1");
+    if (x != null && inferred == 0 && known != x.numel())
+      throw new AdjointException(
+          "reshape: " + x.describe() + " has " + x.numel() + " elements, shape " + Format.shape(shape) + " has " + known);
     return apply(Op.RESHAPE, shape.clone(), 0, x);
   }
 
@@ -174,12 +205,16 @@ public final class Ops {
   }
 
   public static Tensor broadcastTo(Tensor x, long... shape) {
+    Shapes.numel("broadcastTo", shape);
     return apply(Op.BROADCAST_TO, shape.clone(), 0, x);
   }
 
   // ---------------------------------------------------------------- constants
 
   public static Tensor fill(DType dtype, double value, long... shape) {
+    if (dtype == null) throw new AdjointException("fill: dtype is null");
+    if (!dtype.isFloating()) throw new AdjointException("fill: dtype " + dtype + " is not supported (Float32 or Float64)");
+    Shapes.byteSize("fill", dtype, shape);
     long[] attrs = new long[shape.length + 1];
     attrs[0] = dtype.code;
     System.arraycopy(shape, 0, attrs, 1, shape.length);
@@ -239,6 +274,13 @@ public final class Ops {
 
   /** Mean over the batch of -sum(labels * logSoftmax(logits)); labels are one-hot or probabilities. */
   public static Tensor softmaxCrossEntropy(Tensor logits, Tensor labels) {
+    if (logits == null) throw new AdjointException("softmaxCrossEntropy: logits are null");
+    if (labels == null) throw new AdjointException("softmaxCrossEntropy: labels are null");
+    if (!java.util.Arrays.equals(logits.shape(), labels.shape()) || logits.dtype() != labels.dtype())
+      throw new AdjointException(
+          "softmaxCrossEntropy: labels " + labels.describe() + " must match logits " + logits.describe()
+              + " (one-hot or probability rows, same dtype)");
+    if (logits.rank() < 1) throw new AdjointException("softmaxCrossEntropy: logits must have a class axis, got " + logits.describe());
     Tensor perRow = neg(sum(mul(labels, logSoftmax(logits)), false, -1));
     return mean(perRow);
   }
