@@ -54,7 +54,8 @@ public final class Autodiff {
   }
 
   public static Vjp vjp(Cell.Fn f, Tensor... primals) {
-    Cell net = Cell.of(f);
+    if (primals == null) throw new AdjointException("vjp: primals are null");
+    Cell net = Cell.of(primals.length, f);
     Value out = net.call(primals);
     Cell g = GradOperation.builder().getAll(true).sensParam(true).build().of(net);
     Tensor[] p = primals.clone();

@@ -151,7 +151,12 @@ public abstract class Cell implements AutoCloseable {
     }
   }
 
-  /** An argument that construct never reads is an extra argument by mistake: an error naming it. */
+  /**
+   * Note [Unused arguments]: Java cannot see which elements of {@code in} construct reads, so an extra
+   * call argument would otherwise be silently ignored. A cell without a declared arity() whose traced
+   * graph never reads a call argument is therefore refused, naming the argument; a cell that ignores
+   * arguments on purpose declares its arity (override arity(), or {@link #of(int, Fn)}).
+   */
   private void checkArgumentsUsed(Trace trace, Value out) {
     java.util.Set<Node> used = Collections.newSetFromMap(new IdentityHashMap<>());
     for (Node n : trace.nodes) for (Node i : n.inputs) used.add(i);
@@ -310,8 +315,34 @@ public abstract class Cell implements AutoCloseable {
     Value apply(Tensor... in);
   }
 
+  /**
+   * A cell around a function of exactly {@code arity} arguments, some of which it may ignore (a plain
+   * {@link #of(Fn)} cell refuses a call with an argument it never reads: Note [Unused arguments]).
+   */
+  public static Cell of(int arity, Fn fn) {
+    if (fn == null) throw new AdjointException("Cell.of: function is null");
+    if (arity < 0) throw new AdjointException("Cell.of: arity must be >= 0, got " + arity);
+    return new Cell() {
+      @Override
+      public Value construct(Tensor... in) {
+        return fn.apply(in);
+      }
+
+      @Override
+      protected int arity() {
+        return arity;
+      }
+
+      @Override
+      public String name() {
+        return "Cell.of(lambda)";
+      }
+    };
+  }
+
   /** A cell around a function: {@code Cell.of(in -> Ops.sin(in[0]))}. */
   public static Cell of(Fn fn) {
+    if (fn == null) throw new AdjointException("Cell.of: function is null");
     return new Cell() {
       @Override
       public Value construct(Tensor... in) {

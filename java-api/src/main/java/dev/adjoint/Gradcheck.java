@@ -25,7 +25,7 @@ public final class Gradcheck {
   public static void check(Cell.Fn f, int order, double eps, double tol, Random rnd, Tensor... inputs) {
     for (Tensor t : inputs)
       if (t.dtype() != DType.FLOAT64) throw new AdjointException("gradcheck needs Float64 inputs, got " + t.describe());
-    Value out = Cell.of(f).call(inputs);
+    Value out = Cell.of(inputs.length, f).call(inputs);
     List<Tensor> leaves = out.leaves();
     Tensor[] u = new Tensor[leaves.size()];
     for (int k = 0; k < u.length; k++) u[k] = randomLike(rnd, leaves.get(k));
@@ -42,8 +42,8 @@ public final class Gradcheck {
     double analytic = 0;
     for (int i = 0; i < inputs.length; i++) analytic += hostDot(grads.get(i), v[i]);
     // Numeric: central difference of the scalar function along v.
-    double plus = Cell.of(scalar).call(shift(inputs, v, eps)).asTensor().item();
-    double minus = Cell.of(scalar).call(shift(inputs, v, -eps)).asTensor().item();
+    double plus = Cell.of(inputs.length, scalar).call(shift(inputs, v, eps)).asTensor().item();
+    double minus = Cell.of(inputs.length, scalar).call(shift(inputs, v, -eps)).asTensor().item();
     double numeric = (plus - minus) / (2 * eps);
     double scale = Math.max(1, Math.max(Math.abs(analytic), Math.abs(numeric)));
     if (Math.abs(analytic - numeric) > tol * scale)

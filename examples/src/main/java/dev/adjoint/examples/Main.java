@@ -12,8 +12,9 @@ public final class Main {
       case "info" -> System.out.println(Adjoint.info());
       case "tutorial" -> Tutorial.main(args);
       case "train" -> Train.main(args);
+      case "soak" -> Soak.main(args);
       default -> {
-        System.err.println("usage: ./adjoint info | tutorial | train [steps] | bench [JMH args]");
+        System.err.println("usage: ./adjoint info | tutorial | train [steps] | soak [first second] | bench [JMH args]");
         System.exit(2);
       }
     }

@@ -39,7 +39,7 @@ class PassesKeepResultsTest {
     Cell.Fn scalar = a -> Ops.sum(f.apply(a).asTensor());
     Cell.Fn g = Autodiff.grad(scalar, false, 0);
     Cell.Fn h = Autodiff.grad(a -> Ops.sum(Ops.mul(g.apply(a).asTensor(), Ops.cos(a[0]))), false, 0);
-    return dev.adjoint.Tuple.of(Cell.of(f).call(in), Cell.of(g).call(in), Cell.of(h).call(in));
+    return dev.adjoint.Tuple.of(Cell.of(in.length, f).call(in), Cell.of(in.length, g).call(in), Cell.of(in.length, h).call(in));
   }
 
   static Tensor elementwise(Random r, Tensor[] in, int depth) {

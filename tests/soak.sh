@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Soak test (tests/RELIABILITY.md): 1M first-order and 200k second-order gradient calls, with results
+# closed and with results left to the GC, printing RSS growth. Fails if RSS keeps growing.
+#   tests/soak.sh [firstOrderCalls] [secondOrderCalls]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec ./adjoint soak "${1:-1000000}" "${2:-200000}"
