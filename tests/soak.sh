@@ -4,4 +4,6 @@
 #   tests/soak.sh [firstOrderCalls] [secondOrderCalls]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A fixed, pre-touched heap: RSS growth then shows native memory, not the JVM sizing its heap.
+export ADJOINT_JAVA_OPTS="${ADJOINT_JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}"
 exec ./adjoint soak "${1:-1000000}" "${2:-200000}"
