@@ -12,6 +12,7 @@
 // executor and a stream-based backend run independent steps concurrently on top of a memory plan
 // made for the sequential order.
 #include <algorithm>
+#include <string>
 
 #include "compiler/ir.h"
 
@@ -234,16 +235,24 @@ class Lowering {
       for (int q : placed)
         if (st_[q].def <= x.last && x.def <= st_[q].last) busy.emplace_back(st_[q].offset, st_[q].offset + alignUp(st_[q].bytes));
       std::sort(busy.begin(), busy.end());
-      int64_t off = 0, need = alignUp(x.bytes);
+      int64_t off = 0, need = alignUp(x.bytes);   // bytes <= 2^62 (Note [Sizes]): no overflow
       for (auto& b : busy) {
         if (b.first - off >= need) break;
         off = std::max(off, b.second);
       }
       x.offset = off;
+      if (off > kMaxTensorBytes - need) fail(arenaWhat(x.def), " needs more than 2^62 bytes (", off, " + ", need, ")");
       arena = std::max(arena, off + need);
       placed.push_back(t);
     }
     p_.arenaBytes = arena;
+  }
+
+  // For an arena that would outgrow 2^62 bytes: names the step that first writes the temp.
+  std::string arenaWhat(int step) const {
+    const Step& s = p_.steps[step];
+    return std::string("compile: the scratch arena for the temporaries alive at step ") + std::to_string(step) + " (" +
+           (s.op == OP_FUSED ? "fused" : opName(s.op)) + " -> " + descStr(p_.slots[s.out].desc) + ")";
   }
 
   bool overlapsInArena(int a, int b) const {
