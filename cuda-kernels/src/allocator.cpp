@@ -11,6 +11,11 @@ namespace cuda {
 
 size_t DeviceAllocator::bucketSize(size_t bytes) {
   constexpr size_t kMin = 512;
+  // Above 2^62 the doubling below would overflow (and, from 2^63 on, never end); no device has
+  // that much memory, and the engine never asks for more (Note [Sizes] in native core/common.h).
+  constexpr size_t kMax = size_t(1) << 62;
+  if (bytes > kMax)
+    fail("CUDA out of memory: cannot allocate " + std::to_string(bytes) + " bytes (more than 2^62)");
   if (bytes <= kMin) return kMin;
   size_t p = kMin;
   while (p * 2 <= bytes) p *= 2;   // p: the largest power of two <= bytes

@@ -29,7 +29,7 @@ class DeviceAllocator {
   void release(void* ptr) noexcept;  // unknown pointers are ignored (counted in stats)
   void trim() noexcept;              // returns cached blocks to the driver
 
-  static size_t bucketSize(size_t bytes);
+  static size_t bucketSize(size_t bytes);   // throws adjoint::Error above 2^62 bytes
 
   struct Stats {
     int64_t mallocCalls = 0;

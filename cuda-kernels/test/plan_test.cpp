@@ -130,6 +130,12 @@ int main() {
   CHECK(DeviceAllocator::bucketSize(1000) == 1024);
   CHECK(DeviceAllocator::bucketSize(1025) == 1280);
   CHECK(DeviceAllocator::bucketSize((size_t)100 << 20) >= ((size_t)100 << 20));
+  // Huge requests are an Error; from 2^63 on the rounding used to loop forever.
+  CHECK(DeviceAllocator::bucketSize((size_t)1 << 62) == ((size_t)1 << 62));
+  CHECK(DeviceAllocator::bucketSize(((size_t)1 << 62) - 1) == ((size_t)1 << 62));
+  CHECK(throws([] { DeviceAllocator::bucketSize(((size_t)1 << 62) + 1); }));
+  CHECK(throws([] { DeviceAllocator::bucketSize((size_t)1 << 63); }));
+  CHECK(throws([] { DeviceAllocator::bucketSize(~(size_t)0); }));
 
   if (failures == 0) std::printf("plan_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

@@ -135,9 +135,17 @@ int countFolded(const std::string& d) {
   return n;
 }
 
-// Every other step that reads a folded gemm's target must be one of its `after` steps.
+// Every other step that reads a folded gemm's target must come before it through `after` edges
+// (directly or not: Note [Dependencies] keeps only edges that others do not imply).
 bool foldedGemmsWaitForReaders(const std::string& d, std::string* why) {
   std::vector<Line> lines = parse(d);
+  std::vector<std::vector<char>> before(lines.size(), std::vector<char>(lines.size(), 0));   // before[s][r]: r precedes s
+  for (size_t s = 0; s < lines.size(); ++s)
+    for (int a : lines[s].after) {
+      if (a < 0 || (size_t)a >= s) continue;
+      before[s][a] = 1;
+      for (size_t r = 0; r < s; ++r) before[s][r] |= before[a][r];
+    }
   for (size_t s = 0; s < lines.size(); ++s) {
     const Line& l = lines[s];
     if (!(l.op == "matmul" && l.in.size() == 3 && l.in[2] == l.out)) continue;
@@ -146,7 +154,7 @@ bool foldedGemmsWaitForReaders(const std::string& d, std::string* why) {
       bool reads = false;
       for (const std::string& in : lines[r].in) reads = reads || in == l.out;
       if (!reads) continue;
-      if (r > s || std::find(l.after.begin(), l.after.end(), (int)r) == l.after.end()) {
+      if (r > s || !before[s][r]) {
         *why = "step " + std::to_string(r) + " reads " + l.out + " but the gemm (step " + std::to_string(s) + ") does not wait for it\n" + d;
         return false;
       }

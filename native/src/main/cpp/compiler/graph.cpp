@@ -11,8 +11,7 @@ int Graph::addInput(int dtype, const int64_t* shape, int rank) {
   Node n;
   n.desc.dtype = dtype;
   n.desc.shape.assign(shape, shape + rank);
-  for (int64_t d : n.desc.shape)
-    if (d < 0) fail("addInput: negative dimension in shape ", shapeStr(n.desc.shape));
+  checkShape("addInput", n.desc.shape, dtype);   // Note [Sizes]
   n.inputIndex = (int)impl_->inputNodes.size();
   impl_->nodes.push_back(std::move(n));
   impl_->inputNodes.push_back((int)impl_->nodes.size() - 1);
@@ -35,6 +34,7 @@ int Graph::addNode(int op, const int* inputs, int numInputs, const int64_t* attr
     descs.push_back(&impl_->nodes[n.in[i]].desc);
   }
   n.desc = inferNode(op, descs, n.attrs, scalar);
+  checkShape(opName(op), n.desc.shape, n.desc.dtype);   // Note [Sizes]: fill, broadcastTo, matmul, broadcasting...
   impl_->nodes.push_back(std::move(n));
   return (int)impl_->nodes.size() - 1;
 }

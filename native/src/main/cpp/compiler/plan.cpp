@@ -5,13 +5,34 @@
 // there. Liveness, arena packing and the dependency edges are all computed per storage, so an
 // alias keeps its source alive and an in-place write waits for every other reader.
 //
-// Note [Dependencies]: Step::after holds every step that must finish first: the producers of what a
-// step reads (RAW), the earlier readers and writers of what it overwrites (WAR/WAW, including an
-// update writing back into an input), and every access of an earlier storage whose arena bytes it
-// reuses. With these edges any order that respects `after` is valid, which is what lets the CPU
-// executor and a stream-based backend run independent steps concurrently on top of a memory plan
-// made for the sequential order.
+// Note [Dependencies]: Step::after lists steps that must finish first, such that every hazard is
+// covered by a path of `after` edges (not necessarily by a direct one):
+//  * RAW: a step comes after the last writer of each storage it reads;
+//  * WAR/WAW: a step that overwrites a storage comes after its last writer and after the reads of
+//    its current value (an update writing back into an input included);
+//  * arena reuse: a step that first writes a temp comes after every access of each earlier storage
+//    whose arena bytes it reuses.
+// With these edges any order that respects `after` (its transitive closure) is valid, which is what
+// lets the CPU executor (a step becomes ready when all its `after` steps are done) and the CUDA
+// backend (stream order within a lane, events across lanes, both transitive) run independent steps
+// concurrently on top of a memory plan made for the sequential order.
+// Only edges that no other kept edge implies are recorded where that is cheap to see, so the count
+// stays linear in the steps for chains (a 40k-step chain of matmuls had 800M edges when every
+// earlier access was listed):
+//  * reads: a storage keeps the reads of its current value, minus those a later reader of it
+//    directly waits for (that reader stands for them); a write waits for the reads left;
+//  * arena reuse: the arena keeps, per byte range, the storage placed there last; a temp's first
+//    write waits for the latest accesses of the storages it displaces: the reads left of their
+//    final value, or their last write when nothing read it. Those steps come after every earlier
+//    access of the storage, and its first write came after whoever held the bytes before, so the
+//    older accesses are implied.
+// The memory plan itself (planMemory) finds the temps alive during a temp's lifetime through an
+// index over steps instead of scanning every placed temp.
 #include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
 
 #include "compiler/ir.h"
 
@@ -195,6 +216,36 @@ class Lowering {
     return result;
   }
 
+  // The placed temps, by lifetime: those alive at a step (a segment tree over steps: a temp is kept
+  // at the O(log n) nodes that exactly cover its lifetime, so each temp alive at step t sits on
+  // exactly one node of t's leaf-to-root path) and those first written in a range of steps.
+  class LifetimeIndex {
+   public:
+    explicit LifetimeIndex(int steps) {
+      while (size_ < steps) size_ *= 2;
+      nodes_.resize(2 * size_);
+    }
+    void add(int id, int def, int last) {
+      for (int l = def + size_, r = last + 1 + size_; l < r; l >>= 1, r >>= 1) {
+        if (l & 1) nodes_[l++].push_back(id);
+        if (r & 1) nodes_[--r].push_back(id);
+      }
+      byDef_.emplace(def, id);
+    }
+    // Calls f(id) once for each placed temp whose lifetime [def, last] meets [lo, hi].
+    template <class F>
+    void overlapping(int lo, int hi, F f) const {
+      for (int i = lo + size_; i >= 1; i >>= 1)   // alive at lo
+        for (int id : nodes_[i]) f(id);
+      for (auto it = byDef_.upper_bound({lo, INT32_MAX}); it != byDef_.end() && it->first <= hi; ++it) f(it->second);   // born in (lo, hi]
+    }
+
+   private:
+    int size_ = 1;
+    std::vector<std::vector<int>> nodes_;
+    std::set<std::pair<int, int>> byDef_;
+  };
+
   void planMemory() {
     auto& steps = p_.steps;
     for (size_t s = 0; s < steps.size(); ++s) {
@@ -226,62 +277,108 @@ class Lowering {
         temps.push_back((int)i);
       }
     std::stable_sort(temps.begin(), temps.end(), [&](int a, int b) { return st_[a].bytes > st_[b].bytes; });
-    std::vector<int> placed;
+    LifetimeIndex placed((int)steps.size());
+    std::vector<std::pair<int64_t, int64_t>> busy;
     int64_t arena = 0;
     for (int t : temps) {
       Storage& x = st_[t];
-      std::vector<std::pair<int64_t, int64_t>> busy;
-      for (int q : placed)
-        if (st_[q].def <= x.last && x.def <= st_[q].last) busy.emplace_back(st_[q].offset, st_[q].offset + alignUp(st_[q].bytes));
+      busy.clear();
+      placed.overlapping(x.def, x.last, [&](int q) { busy.emplace_back(st_[q].offset, st_[q].offset + alignUp(st_[q].bytes)); });
       std::sort(busy.begin(), busy.end());
-      int64_t off = 0, need = alignUp(x.bytes);
+      int64_t off = 0, need = alignUp(x.bytes);   // bytes <= 2^62 (Note [Sizes]): no overflow
       for (auto& b : busy) {
         if (b.first - off >= need) break;
         off = std::max(off, b.second);
       }
       x.offset = off;
+      if (off > kMaxTensorBytes - need) fail(arenaWhat(x.def), " needs more than 2^62 bytes (", off, " + ", need, ")");
       arena = std::max(arena, off + need);
-      placed.push_back(t);
+      placed.add(t, x.def, x.last);
     }
     p_.arenaBytes = arena;
   }
 
-  bool overlapsInArena(int a, int b) const {
-    const Storage& x = st_[a];
-    const Storage& y = st_[b];
-    return x.kind == SLOT_TEMP && y.kind == SLOT_TEMP && x.bytes > 0 && y.bytes > 0 && x.offset < y.offset + alignUp(y.bytes) &&
-           y.offset < x.offset + alignUp(x.bytes);
+  // For an arena that would outgrow 2^62 bytes: names the step that first writes the temp.
+  std::string arenaWhat(int step) const {
+    const Step& s = p_.steps[step];
+    return std::string("compile: the scratch arena for the temporaries alive at step ") + std::to_string(step) + " (" +
+           (s.op == OP_FUSED ? "fused" : opName(s.op)) + " -> " + descStr(p_.slots[s.out].desc) + ")";
   }
 
-  void addDependencies() {
+  void addDependencies() {   // Note [Dependencies]
     auto& steps = p_.steps;
+    // A read: step `step` reads storage `storage`'s current value; dead once a later reader of the
+    // storage waits for `step` directly.
+    struct Read {
+      int step, storage;
+      bool live;
+    };
+    std::vector<Read> reads;
+    std::vector<size_t> readStart(steps.size() + 1, 0);   // reads of step s: [readStart[s], readStart[s + 1])
     std::vector<int> lastWriter(st_.size(), -1);
-    std::vector<std::vector<int>> accesses(st_.size());   // every step that touched the storage
-    std::vector<std::vector<int>> readersSinceWrite(st_.size());
+    std::vector<std::vector<int>> readsOf(st_.size());     // indices into `reads`, since the last write
+    std::vector<size_t> compactAt(st_.size(), 8);
+    // Arena bytes [start, end) -> the storage placed there last (disjoint ranges, keyed by start).
+    std::map<int64_t, std::pair<int64_t, int>> owner;
+    std::vector<int> distinct;
+    auto waitForValue = [&](int r, std::vector<int>& after) {   // the latest accesses of r's current value
+      bool any = false;
+      for (int i : readsOf[r])
+        if (reads[i].live) {
+          after.push_back(reads[i].step);
+          any = true;
+        }
+      if (!any && lastWriter[r] >= 0) after.push_back(lastWriter[r]);
+    };
     for (size_t s = 0; s < steps.size(); ++s) {
       std::vector<int>& after = steps[s].after;
       int o = root(slotStorage_[steps[s].out]);
-      for (int in : steps[s].in) {
+      for (int in : steps[s].in) {   // RAW
         int r = root(slotStorage_[in]);
         if (lastWriter[r] >= 0) after.push_back(lastWriter[r]);
       }
-      if (lastWriter[o] >= 0) after.push_back(lastWriter[o]);
-      for (int r : readersSinceWrite[o]) after.push_back(r);
-      if (st_[o].def == (int)s && st_[o].kind == SLOT_TEMP)
-        for (size_t e = 0; e < st_.size(); ++e)
-          if ((int)e != o && st_[e].mergedInto < 0 && st_[e].def >= 0 && st_[e].def < (int)s && overlapsInArena((int)e, o))
-            after.insert(after.end(), accesses[e].begin(), accesses[e].end());
+      waitForValue(o, after);   // WAW, WAR
+      const Storage& so = st_[o];
+      if (so.def == (int)s && so.kind == SLOT_TEMP && so.bytes > 0) {   // arena reuse
+        int64_t lo = so.offset, hi = so.offset + alignUp(so.bytes);
+        auto it = owner.lower_bound(lo);
+        if (it != owner.begin() && std::prev(it)->second.first > lo) --it;
+        while (it != owner.end() && it->first < hi) {
+          int64_t start = it->first, end = it->second.first;
+          int e = it->second.second;
+          waitForValue(e, after);
+          it = owner.erase(it);
+          if (start < lo) owner.emplace(start, std::make_pair(lo, e));   // the parts outside [lo, hi) stay e's
+          if (end > hi) it = owner.emplace(hi, std::make_pair(end, e)).first;
+        }
+        owner.emplace(lo, std::make_pair(hi, o));
+      }
       after.erase(std::remove(after.begin(), after.end(), (int)s), after.end());
       std::sort(after.begin(), after.end());
       after.erase(std::unique(after.begin(), after.end()), after.end());
+      after.shrink_to_fit();
+      distinct.clear();
       for (int in : steps[s].in) {
         int r = root(slotStorage_[in]);
-        if (r != o) readersSinceWrite[r].push_back((int)s);
-        accesses[r].push_back((int)s);
+        if (r != o && std::find(distinct.begin(), distinct.end(), r) == distinct.end()) distinct.push_back(r);
       }
+      readStart[s] = reads.size();
+      for (int r : distinct) {
+        for (int a : after)   // reads of r that this step waits for are implied by this one
+          for (size_t i = readStart[a]; i < readStart[a + 1]; ++i)
+            if (reads[i].storage == r) reads[i].live = false;
+        readsOf[r].push_back((int)reads.size());
+        reads.push_back({(int)s, r, true});
+        if (readsOf[r].size() >= compactAt[r]) {   // amortised: drop the dead entries now and then
+          auto& v = readsOf[r];
+          v.erase(std::remove_if(v.begin(), v.end(), [&](int i) { return !reads[i].live; }), v.end());
+          compactAt[r] = std::max<size_t>(8, 2 * v.size());
+        }
+      }
+      readStart[s + 1] = reads.size();
       lastWriter[o] = (int)s;
-      readersSinceWrite[o].clear();
-      accesses[o].push_back((int)s);
+      readsOf[o].clear();
+      compactAt[o] = 8;
     }
   }
 

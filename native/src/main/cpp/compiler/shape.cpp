@@ -86,7 +86,7 @@ TensorDesc reshapeRule(const TensorDesc& x, const std::vector<int64_t>& attrs) {
   out.dtype = x.dtype;
   out.shape = attrs;
   int infer = -1;
-  int64_t known = 1;
+  std::vector<int64_t> given;   // the target without its -1
   for (size_t i = 0; i < attrs.size(); ++i) {
     if (attrs[i] == -1) {
       if (infer >= 0) fail("reshape: more than one -1 in target shape ", shapeStr(attrs));
@@ -94,8 +94,17 @@ TensorDesc reshapeRule(const TensorDesc& x, const std::vector<int64_t>& attrs) {
     } else if (attrs[i] < 0) {
       fail("reshape: invalid dimension ", attrs[i], " in target shape ", shapeStr(attrs));
     } else {
-      known *= attrs[i];
+      given.push_back(attrs[i]);
     }
+  }
+  // Counted with overflow checks (Note [Sizes]): a wrapped product could match the input's count.
+  int64_t known;
+  try {
+    known = checkElementCount("reshape", given);
+  } catch (const Error&) {
+    if (std::find(given.begin(), given.end(), 0) != given.end())
+      fail("reshape: shape ", shapeStr(attrs), " has dimensions whose product overflows int64 (too large to index, even though it is empty)");
+    fail("reshape: shape ", shapeStr(attrs), " has more elements than int64 can count");
   }
   if (infer >= 0) {
     if (known == 0 || x.numel() % known != 0)

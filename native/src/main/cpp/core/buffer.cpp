@@ -1,4 +1,5 @@
 #include <cstring>
+#include <new>
 
 #include "core/common.h"
 #include "core/devices.h"
@@ -9,11 +10,17 @@ Buffer::Buffer(int device, int dtype, const int64_t* shape, int rank) : device_(
   if (!validDtype(dtype)) fail("Buffer: unknown dtype ", dtype);
   if (rank < 0 || (rank > 0 && !shape)) fail("Buffer: invalid rank ", rank);
   shape_.assign(shape, shape + rank);
-  for (int i = 0; i < rank; ++i)
-    if (shape_[i] < 0) fail("Buffer: negative dimension in shape ", shapeStr(shape_));
-  numel_ = numelOf(shape_);
+  numel_ = checkShape("Buffer", shape_, dtype);   // Note [Sizes]
+  Backend* backend = backendFor(device);
   // Zero-sized buffers still get a real (64-byte) allocation so data() is never null.
-  data_ = backendFor(device)->allocate((size_t)std::max<int64_t>(bytes(), 1));
+  try {
+    data_ = backend->allocate((size_t)std::max<int64_t>(bytes(), 1));
+  } catch (const Error& e) {
+    fail("Buffer ", dtypeName(dtype), " ", shapeStr(shape_), ": ", e.what());
+  } catch (const std::bad_alloc&) {
+    fail("Buffer ", dtypeName(dtype), " ", shapeStr(shape_), ": out of memory allocating ", bytes(), " bytes");
+  }
+  if (!data_) fail("Buffer ", dtypeName(dtype), " ", shapeStr(shape_), ": out of memory allocating ", bytes(), " bytes");
 }
 
 Buffer::~Buffer() {
@@ -62,7 +69,12 @@ void Buffer::copyFrom(const Buffer& other) {
   } else if (device_ == kCpu) {
     backendFor(other.device_)->download(data_, other.data_, n);
   } else {
-    std::vector<char> staging(n);   // between two GPUs: rare, so through the host
+    std::vector<char> staging;   // between two GPUs: rare, so through the host
+    try {
+      staging.resize(n);
+    } catch (const std::bad_alloc&) {
+      fail("copyFrom: out of memory allocating ", n, " bytes of host staging");
+    }
     backendFor(other.device_)->download(staging.data(), other.data_, n);
     backendFor(device_)->upload(data_, staging.data(), n);
   }

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "core/common.h"
 
 namespace adjoint {
@@ -16,6 +18,33 @@ std::string descStr(const TensorDesc& desc) { return std::string(dtypeName(desc.
 int64_t numelOf(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
+  return n;
+}
+
+int64_t checkElementCount(const std::string& what, const std::vector<int64_t>& shape) {
+  int64_t nonzero = 1;   // the product with zeros counted as 1 (Note [Sizes])
+  bool empty = false;
+  for (int64_t d : shape) {
+    if (d < 0) fail(what, ": negative dimension in shape ", shapeStr(shape));
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(nonzero, d, &nonzero)) {
+      if (empty || std::find(shape.begin(), shape.end(), 0) != shape.end())
+        fail(what, ": shape ", shapeStr(shape), " has dimensions whose product overflows int64 (too large to index, even though it is empty)");
+      fail(what, ": shape ", shapeStr(shape), " has more elements than int64 can count");
+    }
+  }
+  return empty ? 0 : nonzero;
+}
+
+int64_t checkShape(const std::string& what, const std::vector<int64_t>& shape, int dtype) {
+  int64_t n = checkElementCount(what, shape);
+  int64_t size = dtypeSize(dtype);
+  if (n > kMaxTensorBytes / size)
+    fail(what, ": shape ", shapeStr(shape), " of ", dtypeName(dtype), " has ", n, " elements of ", size,
+         " bytes, more than the 2^62 bytes one tensor may take");
   return n;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 
 #include "core/common.h"
@@ -46,6 +47,9 @@ int64_t defaultLimit() {
 class HostCache {
  public:
   void* allocate(size_t bytes) {
+    // Note [Sizes] (core/common.h): no machine serves this, and the size-class rounding below (and
+    // the 2 MiB of slack mapped for alignment) must not wrap around to a small block.
+    if (bytes > (size_t)kMaxTensorBytes) fail("cpu: out of memory allocating ", bytes, " bytes (more than 2^62)");
     if (bytes < kCacheMinBytes) return smallAllocate(bytes);
     size_t size = sizeClass(bytes);
     {
@@ -55,9 +59,9 @@ class HostCache {
       if (it != free_.end() && it->first <= size + size / 8) {
         void* p = it->second;
         size_t got = it->first;
+        live_[p] = got;   // first: if this throws bad_alloc, the block simply stays cached
         free_.erase(it);
         cached_ -= (int64_t)got;
-        live_[p] = got;
 #if ADJOINT_ASAN
         __asan_unpoison_memory_region(p, got);
 #endif
@@ -70,8 +74,13 @@ class HostCache {
       p = systemAllocate(size);
     }
     if (!p) fail("cpu: out of memory allocating ", bytes, " bytes");
-    std::lock_guard<std::mutex> g(mu_);
-    live_[p] = size;
+    try {
+      std::lock_guard<std::mutex> g(mu_);
+      live_[p] = size;
+    } catch (const std::bad_alloc&) {   // the map's node: give the block back, report it as ours
+      systemRelease(p, size);
+      fail("cpu: out of memory allocating ", bytes, " bytes");
+    }
     return p;
   }
 
@@ -163,7 +172,13 @@ HostCache& cache() {
 
 }  // namespace
 
-void* hostAllocate(size_t bytes) { return cache().allocate(bytes); }
+void* hostAllocate(size_t bytes) {
+  try {
+    return cache().allocate(bytes);
+  } catch (const std::bad_alloc&) {   // bookkeeping that could not grow: never let bad_alloc out
+    fail("cpu: out of memory allocating ", bytes, " bytes");
+  }
+}
 void hostRelease(void* ptr) { cache().release(ptr); }
 void hostEmptyCache() { cache().emptyCache(); }
 int64_t hostCachedBytes() { return cache().cachedBytes(); }

@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "core/common.h"
@@ -19,6 +20,24 @@ struct Gemm {
   int64_t m, n, k, lda, ldb;
   double alpha, beta;
 };
+
+// OpenBLAS takes every size as blasint (a 32-bit int in the bundled build): a larger m, n, k or
+// leading dimension would be truncated, not refused, so it is an Error here.
+constexpr int64_t kBlasMax = sizeof(blasint) >= 8 ? INT64_MAX : (int64_t)INT_MAX;
+
+bool fitsBlas(const Gemm& g) {
+  for (int64_t v : {g.m, g.n, g.k, g.lda, g.ldb})
+    if (v > kBlasMax) return false;
+  return true;
+}
+
+void checkBlas(const Gemm& g, const TensorDesc& da, const TensorDesc& db, const TensorDesc& dout) {
+  if (fitsBlas(g)) return;
+  const char* what = g.m > kBlasMax ? "m" : g.n > kBlasMax ? "n" : g.k > kBlasMax ? "k" : "a row length";
+  int64_t v = g.m > kBlasMax ? g.m : g.n > kBlasMax ? g.n : g.k > kBlasMax ? g.k : std::max(g.lda, g.ldb);
+  fail("matmul: ", descStr(da), " x ", descStr(db), " -> ", shapeStr(dout.shape), ": ", what, " = ", v, " is above ", kBlasMax,
+       ", the largest size OpenBLAS accepts (its int arguments are 32-bit) on the CPU");
+}
 
 template <class T>
 void gemm(const Gemm& g, const T* a, const T* b, T* c) {
@@ -51,15 +70,16 @@ void matmulT(bool ta, bool tb, const TensorDesc& da, const T* a, const TensorDes
     std::memset(c, 0, outN * sizeof(T));
     return;
   }
+  checkBlas(g, da, db, dout);
   int64_t matA = da.shape[ra - 2] * da.shape[ra - 1], matB = db.shape[rb - 2] * db.shape[rb - 1], matC = g.m * g.n;
   int64_t batch = outN / matC, batchB = db.numel() / std::max<int64_t>(1, matB);
   if (batch == 1) {
     gemm(g, a, b, c);
     return;
   }
-  if (batchB == 1 && !ta) {   // [batch..., m, k] x [k, n]: one tall gemm
-    Gemm tall = g;
-    tall.m = g.m * batch;
+  Gemm tall = g;
+  tall.m = g.m * batch;
+  if (batchB == 1 && !ta && fitsBlas(tall)) {   // [batch..., m, k] x [k, n]: one tall gemm (else looped)
     gemm(tall, a, b, c);
     return;
   }
