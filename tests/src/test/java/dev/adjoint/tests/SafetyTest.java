@@ -225,6 +225,22 @@ class SafetyTest {
     mentions(assertThrows(AdjointException.class, () -> Ops.hostCall("n", null, DType.FLOAT64, new long[] {1}, x)), "kernel is null");
   }
 
+  // ------------------------------------------------------------------ 8. long chains compile in proportion
+
+  /** 40,000 chained small matmuls trace, compile (near-linear planning) and run right. */
+  @Test
+  void fortyThousandStepChain() {
+    Tensor swap = Tensor.of(new double[] {0, 1, 1, 0}, 2, 2); // a permutation: x @ swap swaps columns
+    Cell chain = Cell.of(in -> {
+      Tensor x = in[0];
+      for (int i = 0; i < 40_001; i++) x = Ops.matmul(x, swap);
+      return x;
+    });
+    // an odd number of swaps: the columns end swapped
+    assertArrayEquals(new double[] {2, 1, 4, 3}, chain.apply(Tensor.of(new double[] {1, 2, 3, 4}, 2, 2)).toDoubleArray(), 0);
+    chain.close();
+  }
+
   // ------------------------------------------------------------------ 9. native memory pressure
 
   /** 1 MiB results left to the GC: native memory stays under the budget, no call fails. */
