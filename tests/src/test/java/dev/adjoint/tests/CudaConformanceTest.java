@@ -29,6 +29,9 @@ class CudaConformanceTest {
   }
 
   static void requireGpu() {
+    // The GPU check kit sets ADJOINT_REQUIRE_CUDA=1 on a machine with a GPU: there a skip is a failure.
+    if ("1".equals(System.getenv("ADJOINT_REQUIRE_CUDA")) && reason != null)
+      throw new AssertionError("ADJOINT_REQUIRE_CUDA=1 but CUDA is unavailable: " + reason);
     assumeTrue(reason == null, "CUDA unavailable: " + reason);
   }
 
