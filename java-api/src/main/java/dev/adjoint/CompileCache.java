@@ -1,24 +1,26 @@
 package dev.adjoint;
 
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
  * A bounded, least-recently-used cache of compiled graphs by signature (one per Cell, one for eager
- * ops). Note [Compile once]: threads that miss on the same key at once compile it once: the first one
- * compiles, the others wait for its result (or its failure). Note [Eviction]: past the capacity the
- * least recently used compiled graph is removed and closed; a graph handed out by {@link #acquire} is
- * entered (counted as running) before the cache lock is released, so eviction only retires it and its
- * engine instances are freed when the last run in flight returns.
+ * ops). A hit is lock-free (a ConcurrentHashMap read, a use stamp, entering the graph); misses and
+ * eviction take this cache's lock. Note [Compile once]: threads that miss on the same key at once
+ * compile it once: the first one compiles, the others wait for its result (or its failure). Note
+ * [Eviction]: past the capacity the least recently used compiled graph is removed and closed; a graph
+ * handed out by {@link #acquire} is entered (counted as running) first, so eviction only retires it and
+ * its engine instances are freed when the last run in flight returns.
  */
 final class CompileCache<K> {
   private static final class Entry {
-    Compiled value;
-    Throwable failure;
+    volatile Compiled value;
+    volatile Throwable failure;
+    /** Last use, for LRU: a racy, monotone-enough stamp (exact order does not matter). */
+    volatile long lastUse;
     final Thread owner = Thread.currentThread();
 
     boolean done() {
@@ -26,7 +28,9 @@ final class CompileCache<K> {
     }
   }
 
-  private final LinkedHashMap<K, Entry> map = new LinkedHashMap<>(16, 0.75f, true);
+  private static long tick; // racy on purpose: only a recency hint
+
+  private final ConcurrentHashMap<K, Entry> map = new ConcurrentHashMap<>();
   private final Supplier<String> what;
   private final IntSupplierLike capacity;
 
@@ -41,20 +45,34 @@ final class CompileCache<K> {
 
   /** The compiled graph for {@code key}, compiling it once if needed; entered: run or leave it. */
   Compiled acquire(K key, Supplier<Compiled> compile) {
+    Entry hit = map.get(key);
+    if (hit != null) {
+      Compiled c = hit.value;
+      if (c != null && c.tryEnter()) {
+        hit.lastUse = ++tick;
+        return c;
+      }
+    }
+    return acquireSlow(key, compile);
+  }
+
+  private Compiled acquireSlow(K key, Supplier<Compiled> compile) {
     Entry e;
-    boolean owner = false;
     synchronized (this) {
       for (;;) {
         e = map.get(key);
         if (e == null) {
           e = new Entry();
           map.put(key, e);
-          owner = true;
-          break;
+          break; // this thread compiles
         }
-        if (e.value != null && e.value.tryEnter()) return e.value;
-        if (e.failure != null || (e.value != null)) { // failed, or closed meanwhile: compile again
-          map.remove(key);
+        Compiled c = e.value;
+        if (c != null && c.tryEnter()) {
+          e.lastUse = ++tick;
+          return c;
+        }
+        if (e.done()) { // failed, or closed meanwhile: compile again
+          map.remove(key, e);
           continue;
         }
         if (e.owner == Thread.currentThread())
@@ -69,7 +87,6 @@ final class CompileCache<K> {
         }
       }
     }
-    // owner: compile outside the lock
     Compiled c;
     try {
       c = compile.get();
@@ -83,22 +100,28 @@ final class CompileCache<K> {
     }
     List<Compiled> evicted = new ArrayList<>();
     synchronized (this) {
-      e.value = c;
       c.tryEnter();
+      e.lastUse = ++tick;
+      e.value = c;
       notifyAll();
       int cap = Math.max(1, capacity.get());
-      for (Iterator<Map.Entry<K, Entry>> it = map.entrySet().iterator(); map.size() > cap && it.hasNext(); ) {
-        Entry old = it.next().getValue();
-        if (old == e || !old.done()) continue;
-        it.remove();
-        if (old.value != null) evicted.add(old.value);
+      while (map.size() > cap) {
+        Map.Entry<K, Entry> oldest = null;
+        for (Map.Entry<K, Entry> m : map.entrySet()) {
+          Entry x = m.getValue();
+          if (x == e || !x.done()) continue;
+          if (oldest == null || x.lastUse < oldest.getValue().lastUse) oldest = m;
+        }
+        if (oldest == null) break;
+        map.remove(oldest.getKey(), oldest.getValue());
+        if (oldest.getValue().value != null) evicted.add(oldest.getValue().value);
       }
     }
     for (Compiled old : evicted) old.close();
     return c;
   }
 
-  synchronized int size() {
+  int size() {
     int n = 0;
     for (Entry e : map.values()) if (e.value != null) n++;
     return n;
@@ -108,11 +131,11 @@ final class CompileCache<K> {
   void clear() {
     List<Compiled> all = new ArrayList<>();
     synchronized (this) {
-      for (Iterator<Entry> it = map.values().iterator(); it.hasNext(); ) {
-        Entry e = it.next();
+      for (Map.Entry<K, Entry> m : map.entrySet()) {
+        Entry e = m.getValue();
         if (!e.done()) continue;
         if (e.value != null) all.add(e.value);
-        it.remove();
+        map.remove(m.getKey(), e);
       }
     }
     for (Compiled c : all) c.close();

@@ -39,9 +39,12 @@ final class Compiled implements AutoCloseable {
   private final String label;
   final Device device;
 
-  // Lifecycle, guarded by this: runs in flight and whether close() was called.
-  private int inFlight;
-  private boolean closed, freed;
+  // Lifecycle: runs in flight, plus CLOSED once close() was called, plus FREED once the instances are.
+  private static final int CLOSED = 1 << 30, FREED = 1 << 29, RUNS = FREED - 1;
+  private final AtomicInteger state = new AtomicInteger();
+  /** The common case of one run at a time takes and returns this instance without allocating. */
+  private final java.util.concurrent.atomic.AtomicReference<AdjointEngine.Executable> primary =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   private Compiled(
       AdjointEngine.Executable exe, Feed[] feeds, Value structure, int numOutputs, long outputBytes,
@@ -58,8 +61,7 @@ final class Compiled implements AutoCloseable {
     this.label = label;
     this.device = device;
     INSTANCES.incrementAndGet();
-    idle.add(exe);
-    idleCount.incrementAndGet();
+    primary.set(exe);
   }
 
   /**
@@ -156,28 +158,27 @@ final class Compiled implements AutoCloseable {
     }
   }
 
-  private synchronized void enter() {
-    if (closed) throw new AdjointException(label + ": this compiled graph was closed (its cell was closed or evicted)");
-    inFlight++;
+  private void enter() {
+    if (!tryEnter()) throw new AdjointException(label + ": this compiled graph was closed (its cell was closed or evicted)");
   }
 
   /** Counts a run (or a describe) in flight unless closed; pair with run/runEntered or leave. */
-  synchronized boolean tryEnter() {
-    if (closed) return false;
-    inFlight++;
-    return true;
+  boolean tryEnter() {
+    for (;;) {
+      int s = state.get();
+      if ((s & CLOSED) != 0) return false;
+      if ((s & RUNS) == RUNS) throw new AdjointException(label + ": too many runs in flight");
+      if (state.compareAndSet(s, s + 1)) return true;
+    }
   }
 
   void leave() {
-    boolean free;
-    synchronized (this) {
-      free = --inFlight == 0 && closed && !freed;
-      if (free) freed = true;
-    }
-    if (free) freeInstances();
+    if (state.decrementAndGet() == CLOSED && state.compareAndSet(CLOSED, CLOSED | FREED)) freeInstances();
   }
 
   private AdjointEngine.Executable takeInstance() {
+    AdjointEngine.Executable p = primary.getAndSet(null);
+    if (p != null) return p;
     AdjointEngine.Executable e = idle.poll();
     if (e != null) {
       idleCount.decrementAndGet();
@@ -189,6 +190,7 @@ final class Compiled implements AutoCloseable {
   }
 
   private void returnInstance(AdjointEngine.Executable e) {
+    if (primary.compareAndSet(null, e)) return;
     if (e != prototype && idleCount.get() >= MAX_IDLE) {
       freeInstance(e);
       return;
@@ -198,6 +200,8 @@ final class Compiled implements AutoCloseable {
   }
 
   private void freeInstances() {
+    AdjointEngine.Executable p = primary.getAndSet(null);
+    if (p != null) freeInstance(p);
     for (AdjointEngine.Executable e; (e = idle.poll()) != null; ) freeInstance(e);
     // The prototype's program is shared (shared_ptr) with the instances: freeing it last is not needed,
     // but it is always among the idle ones once no run is in flight.
@@ -209,8 +213,8 @@ final class Compiled implements AutoCloseable {
   }
 
   /** Whether {@link #close()} was called. */
-  synchronized boolean isClosed() {
-    return closed;
+  boolean isClosed() {
+    return (state.get() & CLOSED) != 0;
   }
 
   int numSteps() {
@@ -228,13 +232,13 @@ final class Compiled implements AutoCloseable {
   /** Retires this graph: runs in flight finish first; later runs throw. Idempotent. */
   @Override
   public void close() {
-    boolean free;
-    synchronized (this) {
-      if (closed) return;
-      closed = true;
-      free = inFlight == 0 && !freed;
-      if (free) freed = true;
+    for (;;) {
+      int s = state.get();
+      if ((s & CLOSED) != 0) return;
+      if (state.compareAndSet(s, s | CLOSED)) {
+        if ((s & RUNS) == 0 && state.compareAndSet(CLOSED, CLOSED | FREED)) freeInstances();
+        return;
+      }
     }
-    if (free) freeInstances();
   }
 }

@@ -45,7 +45,7 @@ final class NativeMemory {
 
   static void add(long bytes) {
     long now = USED.addAndGet(bytes);
-    PEAK.accumulateAndGet(now, Math::max);
+    if (now > PEAK.get()) PEAK.accumulateAndGet(now, Math::max);
   }
 
   static void subtract(long bytes) {
