@@ -1,6 +1,11 @@
 package dev.adjoint;
 
 import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.internal.Compiled;
+import dev.adjoint.internal.Engine;
+import dev.adjoint.internal.NativeMemory;
+import dev.adjoint.internal.Storage;
+import dev.adjoint.internal.Trace;
 
 /**
  * Engine-wide information and settings.

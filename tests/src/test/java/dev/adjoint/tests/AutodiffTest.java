@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.adjoint.AdjointException;
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
+import dev.adjoint.autodiff.Autodiff;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.autodiff.GradOperation;
 import dev.adjoint.examples.Tutorial;
 import org.junit.jupiter.api.Test;
 

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
 import dev.adjoint.Device;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
-import dev.adjoint.examples.Tutorial;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
+import dev.adjoint.examples.Tutorial;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,7 +36,7 @@ class CudaConformanceTest {
   void everyOpFirstAndSecondOrderMatchesCpu() {
     requireGpu();
     Device gpu = Device.cuda(0);
-    for (Map.Entry<dev.adjoint.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
+    for (Map.Entry<dev.adjoint.internal.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
       Random rnd = new Random(e.getKey().ordinal());
       Tensor[] cpu = e.getValue().inputs().make(rnd);
       Tensor[] onGpu = new Tensor[cpu.length];
@@ -85,8 +85,8 @@ class CudaConformanceTest {
     Device gpu = Device.cuda(0);
     OptimizerTest.Quadratic onCpu = new OptimizerTest.Quadratic(), onGpu = new OptimizerTest.Quadratic();
     onGpu.to(gpu);
-    Cell cpuStep = new dev.adjoint.Adam(onCpu.trainableParams(), 0.05).step(onCpu);
-    Cell gpuStep = new dev.adjoint.Adam(onGpu.trainableParams(), 0.05).step(onGpu);
+    Cell cpuStep = new dev.adjoint.optim.Adam(onCpu.trainableParams(), 0.05).step(onCpu);
+    Cell gpuStep = new dev.adjoint.optim.Adam(onGpu.trainableParams(), 0.05).step(onGpu);
     Tensor target = OptimizerTest.TARGET, targetGpu = target.to(gpu);
     for (int i = 0; i < 20; i++) {
       cpuStep.apply(target).close();

@@ -3,8 +3,8 @@ package dev.adjoint.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Op;
 import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.internal.Op;
 import java.util.Random;
 import org.bytedeco.javacpp.DoublePointer;
 import org.junit.jupiter.api.Test;

@@ -3,13 +3,13 @@ package dev.adjoint.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
-import dev.adjoint.Gradcheck;
-import dev.adjoint.Op;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
+import dev.adjoint.autodiff.Autodiff;
+import dev.adjoint.autodiff.Gradcheck;
+import dev.adjoint.internal.Op;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;

@@ -3,14 +3,14 @@ package dev.adjoint.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Adam;
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
-import dev.adjoint.SGD;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
+import dev.adjoint.optim.Adam;
+import dev.adjoint.optim.SGD;
 import org.junit.jupiter.api.Test;
 
 /** Optimizer steps compiled into one graph: values against hand-computed updates, and convergence. */

@@ -8,16 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.AdjointException;
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.Autodiff;
+import dev.adjoint.autodiff.GradOperation;
 import org.junit.jupiter.api.Test;
 
 /** Regression tests from the API review: each pins a bug that was found and fixed, or a contract. */
@@ -448,12 +448,12 @@ class ReviewTest {
     java.util.Random r = new java.util.Random(3);
     java.util.function.Function<long[], Tensor> rnd =
         s -> Tensor.uniform(r, DType.FLOAT64, -1, 1, s);
-    dev.adjoint.Gradcheck.check(in -> Ops.mul(in[0], Ops.sin(in[1])), 2, rnd.apply(new long[] {}), rnd.apply(new long[] {2, 3}));
-    dev.adjoint.Gradcheck.check(in -> Ops.div(in[0], Ops.add(Ops.square(in[1]), 1.0)), 2, rnd.apply(new long[] {2, 1, 3}), rnd.apply(new long[] {4, 1}));
-    dev.adjoint.Gradcheck.check(in -> Ops.matmul(in[0], in[1]), 2, rnd.apply(new long[] {2, 3, 4}), rnd.apply(new long[] {4, 5}));
-    dev.adjoint.Gradcheck.check(in -> Ops.matmul(in[0], in[1], true, true), 2, rnd.apply(new long[] {4, 3}), rnd.apply(new long[] {2, 5, 4}));
-    dev.adjoint.Gradcheck.check(in -> Ops.sin(Ops.matmul(in[0], in[1])), 2, rnd.apply(new long[] {1, 3, 4}), rnd.apply(new long[] {2, 4, 5}));
-    dev.adjoint.Gradcheck.check(in -> Ops.sub(in[0], Ops.mean(in[1], true, -1)), 2, rnd.apply(new long[] {3}), rnd.apply(new long[] {2, 3}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.mul(in[0], Ops.sin(in[1])), 2, rnd.apply(new long[] {}), rnd.apply(new long[] {2, 3}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.div(in[0], Ops.add(Ops.square(in[1]), 1.0)), 2, rnd.apply(new long[] {2, 1, 3}), rnd.apply(new long[] {4, 1}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.matmul(in[0], in[1]), 2, rnd.apply(new long[] {2, 3, 4}), rnd.apply(new long[] {4, 5}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.matmul(in[0], in[1], true, true), 2, rnd.apply(new long[] {4, 3}), rnd.apply(new long[] {2, 5, 4}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.sin(Ops.matmul(in[0], in[1])), 2, rnd.apply(new long[] {1, 3, 4}), rnd.apply(new long[] {2, 4, 5}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.sub(in[0], Ops.mean(in[1], true, -1)), 2, rnd.apply(new long[] {3}), rnd.apply(new long[] {2, 3}));
   }
 
   @Test

@@ -1,5 +1,9 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
+import dev.adjoint.Device;
+import dev.adjoint.Tensor;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -35,7 +39,7 @@ final class Eager {
         throw new AdjointException(
             op.opName + ": input " + i + " " + t.describe()
                 + " is a traced value used after its trace ended");
-      Storage s = t.storage();
+      Storage s = Access.storage(t);
       if (i == 0) device = s.device;
       else if (!s.device.equals(device))
         throw new AdjointException(

@@ -1,5 +1,19 @@
-package dev.adjoint;
+package dev.adjoint.autodiff;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.DType;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
+import dev.adjoint.Value;
+import dev.adjoint.internal.Backward;
+import dev.adjoint.internal.Forward;
+import dev.adjoint.internal.Node;
+import dev.adjoint.internal.Op;
+import dev.adjoint.internal.Shapes;
+import dev.adjoint.internal.Structure;
+import dev.adjoint.internal.Trace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -108,7 +122,7 @@ public final class Autodiff {
 
   private static final class GradFn extends Cell {
     @Override
-    boolean checksUnusedArguments() {
+    protected boolean checksUnusedArguments() {
       return false;
     }
 
@@ -133,7 +147,7 @@ public final class Autodiff {
           throw new AdjointException("grad: argnum " + k + " out of range for " + in.length + " argument(s)");
         if (!in[k].dtype().isFloating())
           throw new AdjointException("grad: argument " + k + " is " + in[k].describe() + "; only Float32 and Float64 can be differentiated");
-        wrt.add(a[k].node());
+        wrt.add(trace.nodeOf(a[k]));
       }
       Value r = f.apply(a);
       Value aux = null;
@@ -161,7 +175,7 @@ public final class Autodiff {
 
   private static final class JvpFn extends Cell {
     @Override
-    boolean checksUnusedArguments() {
+    protected boolean checksUnusedArguments() {
       return false;
     }
 
@@ -182,11 +196,11 @@ public final class Autodiff {
       Trace trace = Trace.current();
       Tensor[] primals = aliases(trace, Arrays.copyOf(in, n));
       List<Node> wrt = new ArrayList<>();
-      for (Tensor p : primals) wrt.add(p.node());
+      for (Tensor p : primals) wrt.add(trace.nodeOf(p));
       Value out = f.apply(primals);
       List<Tensor> leaves = out.leaves();
       Tensor[] t = Forward.jvp(trace, wrt, Arrays.asList(Arrays.copyOfRange(in, n, 2 * n)), leaves);
-      return Tuple.of(out, Tuple.unflatten(out, Arrays.asList(t).iterator()));
+      return Tuple.of(out, Structure.unflatten(out, Arrays.asList(t).iterator()));
     }
 
     @Override
@@ -204,7 +218,7 @@ public final class Autodiff {
    */
   private static final class JacobianFn extends Cell {
     @Override
-    boolean checksUnusedArguments() {
+    protected boolean checksUnusedArguments() {
       return false;
     }
 
@@ -241,11 +255,11 @@ public final class Autodiff {
         Tensor placed;
         if (forward) {
           Tensor e = oneHot(x.dtype(), x.shape(), k);
-          piece = Forward.jvp(trace, List.of(x.node()), List.of(e), List.of(out))[0]; // column k, shaped like out
+          piece = Forward.jvp(trace, List.of(trace.nodeOf(x)), List.of(e), List.of(out))[0]; // column k, shaped like out
           placed = Ops.mul(Ops.reshape(piece, concat(out.shape(), ones(x.rank()))), Ops.reshape(e, concat(ones(out.rank()), x.shape())));
         } else {
           Tensor e = oneHot(out.dtype(), out.shape(), k);
-          piece = Backward.grad(trace, List.of(out), List.of(e), List.of(x.node()))[0]; // row k, shaped like x
+          piece = Backward.grad(trace, List.of(out), List.of(e), List.of(trace.nodeOf(x)))[0]; // row k, shaped like x
           placed = Ops.mul(Ops.reshape(e, concat(out.shape(), ones(x.rank()))), Ops.reshape(piece, concat(ones(out.rank()), x.shape())));
         }
         placed = Ops.broadcastTo(placed, jshape);
@@ -255,7 +269,7 @@ public final class Autodiff {
     }
 
     private static Tensor oneHot(DType dtype, long[] shape, long k) {
-      int n = Math.toIntExact(Tensor.numel(shape));
+      int n = Math.toIntExact(Shapes.numel("jacobian", shape));
       if (dtype == DType.FLOAT64) {
         double[] v = new double[n];
         v[(int) k] = 1;

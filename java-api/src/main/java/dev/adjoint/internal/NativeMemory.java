@@ -1,5 +1,7 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link Adjoint#setNativeMemoryLimit} changes it at run time. Intermediate values of a run live in
  * the engine's arena and are not counted; the engine's host cache is bounded on its own.
  */
-final class NativeMemory {
+public final class NativeMemory {
   private NativeMemory() {}
 
   private static final AtomicLong USED = new AtomicLong();
@@ -26,19 +28,19 @@ final class NativeMemory {
   private static final AtomicLong SINCE_GC = new AtomicLong();
   private static volatile long limit = defaultLimit();
 
-  static long used() {
+  public static long used() {
     return USED.get();
   }
 
-  static long peak() {
+  public static long peak() {
     return PEAK.get();
   }
 
-  static long limit() {
+  public static long limit() {
     return limit;
   }
 
-  static void setLimit(long bytes) {
+  public static void setLimit(long bytes) {
     if (bytes <= 0) throw new AdjointException("native memory limit must be positive, got " + bytes);
     limit = bytes;
   }

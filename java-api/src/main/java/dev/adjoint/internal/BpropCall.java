@@ -1,5 +1,12 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
+import dev.adjoint.Value;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,7 +20,7 @@ import java.util.List;
  * so walking the trace backwards meets them together, and the lowest one last: that is when every
  * output cotangent is known and bprop runs.
  */
-final class BpropCall {
+public final class BpropCall {
   private final Cell cell;
   private final Tensor[] inputs;
   private final Node[] inputNodes;
@@ -28,7 +35,7 @@ final class BpropCall {
     this.markers = markers;
   }
 
-  static Value wrap(Cell cell, Value[] args) {
+  public static Value wrap(Cell cell, Value[] args) {
     Trace trace = Trace.current();
     Tensor[] inputs = new Tensor[args.length];
     Node[] inputNodes = new Node[args.length];
@@ -38,7 +45,7 @@ final class BpropCall {
       inputNodes[i] = trace.nodeOf(t);
       inputs[i] = inputNodes[i].tensor();
     }
-    Value out = cell.constructValues(inputs);
+    Value out = Access.bridge().construct(cell, inputs);
     List<Tensor> leaves = out.leaves();
     Node[] leafNodes = new Node[leaves.size()];
     for (int k = 0; k < leafNodes.length; k++) leafNodes[k] = trace.nodeOf(leaves.get(k));
@@ -51,7 +58,7 @@ final class BpropCall {
       m.payload = call;
       views.add(m.tensor());
     }
-    return Tuple.unflatten(out, views.iterator());
+    return Structure.unflatten(out, views.iterator());
   }
 
   Node[] inputNodes() {
@@ -121,8 +128,8 @@ final class BpropCall {
       d.add(douts[k] != null ? douts[k] : Ops.zerosLike(markers[k].inputs[0].tensor()));
     List<Tensor> outs = new ArrayList<>();
     for (Node m : markers) outs.add(m.inputs[0].tensor());
-    Value out = Tuple.unflatten(structure, outs.iterator());
-    Value dout = Tuple.unflatten(structure, d.iterator());
+    Value out = Structure.unflatten(structure, outs.iterator());
+    Value dout = Structure.unflatten(structure, d.iterator());
     Tuple r = cell.bprop(inputs.clone(), out, dout);
     return check(r);
   }

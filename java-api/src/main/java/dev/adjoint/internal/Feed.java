@@ -1,7 +1,11 @@
-package dev.adjoint;
+package dev.adjoint.internal;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.Parameter;
+import dev.adjoint.Tensor;
 
 /** How one input of a compiled graph is fed at run time. */
-sealed interface Feed {
+public sealed interface Feed {
   /** The buffer to bind for a call with these flattened arguments. */
   Storage storage(Tensor[] args);
 
@@ -9,7 +13,7 @@ sealed interface Feed {
   record Arg(int index) implements Feed {
     @Override
     public Storage storage(Tensor[] args) {
-      return args[index].storage();
+      return Access.storage(args[index]);
     }
   }
 
@@ -24,7 +28,7 @@ sealed interface Feed {
         throw new AdjointException(
             (tensor instanceof Parameter p ? "parameter '" + p.name() + "' " : "captured tensor ")
                 + tensor.describe() + " was closed but a compiled graph reads it");
-      return tensor.storage();
+      return Access.storage(tensor);
     }
   }
 }

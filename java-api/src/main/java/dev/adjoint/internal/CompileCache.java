@@ -1,10 +1,12 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -15,7 +17,7 @@ import java.util.function.Supplier;
  * entered (counted as running) before the cache lock is released, so eviction only retires it and its
  * engine instances are freed when the last run in flight returns.
  */
-final class CompileCache<K> {
+public final class CompileCache<K> {
   private static final class Entry {
     Compiled value;
     Throwable failure;
@@ -28,19 +30,15 @@ final class CompileCache<K> {
 
   private final LinkedHashMap<K, Entry> map = new LinkedHashMap<>(16, 0.75f, true);
   private final Supplier<String> what;
-  private final IntSupplierLike capacity;
+  private final IntSupplier capacity;
 
-  interface IntSupplierLike {
-    int get();
-  }
-
-  CompileCache(Supplier<String> what, IntSupplierLike capacity) {
+  public CompileCache(Supplier<String> what, IntSupplier capacity) {
     this.what = what;
     this.capacity = capacity;
   }
 
   /** The compiled graph for {@code key}, compiling it once if needed; entered: run or leave it. */
-  Compiled acquire(K key, Supplier<Compiled> compile) {
+  public Compiled acquire(K key, Supplier<Compiled> compile) {
     Entry e;
     boolean owner = false;
     synchronized (this) {
@@ -86,7 +84,7 @@ final class CompileCache<K> {
       e.value = c;
       c.tryEnter();
       notifyAll();
-      int cap = Math.max(1, capacity.get());
+      int cap = Math.max(1, capacity.getAsInt());
       for (Iterator<Map.Entry<K, Entry>> it = map.entrySet().iterator(); map.size() > cap && it.hasNext(); ) {
         Entry old = it.next().getValue();
         if (old == e || !old.done()) continue;
@@ -98,14 +96,14 @@ final class CompileCache<K> {
     return c;
   }
 
-  synchronized int size() {
+  public synchronized int size() {
     int n = 0;
     for (Entry e : map.values()) if (e.value != null) n++;
     return n;
   }
 
   /** Closes every cached graph (runs in flight finish first). */
-  void clear() {
+  public void clear() {
     List<Compiled> all = new ArrayList<>();
     synchronized (this) {
       for (Iterator<Entry> it = map.values().iterator(); it.hasNext(); ) {

@@ -1,5 +1,20 @@
-package dev.adjoint;
+package dev.adjoint.autodiff;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
+import dev.adjoint.Value;
+import dev.adjoint.internal.Access;
+import dev.adjoint.internal.Backward;
+import dev.adjoint.internal.Node;
+import dev.adjoint.internal.Op;
+import dev.adjoint.internal.Structure;
+import dev.adjoint.internal.Trace;
+import dev.adjoint.internal.ValueCell;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -103,9 +118,9 @@ public final class GradOperation {
   }
 
   /** The Cell that {@code of} returns. */
-  private final class GradCell extends Cell {
+  private final class GradCell extends ValueCell {
     @Override
-    boolean checksUnusedArguments() {
+    protected boolean checksUnusedArguments() {
       return false;
     }
 
@@ -120,13 +135,8 @@ public final class GradOperation {
     }
 
     @Override
-    public Value construct(Tensor... in) {
-      return constructValues(in);
-    }
-
-    @Override
     protected int arity() {
-      int a = net.arity();
+      int a = Access.bridge().arity(net);
       return a < 0 ? -1 : a + (sensParam ? 1 : 0);
     }
 
@@ -136,7 +146,7 @@ public final class GradOperation {
     }
 
     @Override
-    Value constructValues(Value[] args) {
+    public Value constructValues(Value[] args) {
       int numInputs = sensParam ? args.length - 1 : args.length;
       if (numInputs < 1)
         throw new AdjointException(
@@ -160,7 +170,7 @@ public final class GradOperation {
       }
       if (params != null) for (Parameter p : params) wrt.add(trace.nodeOf(p));
 
-      Value out = net.invoke(inputs);
+      Value out = net.call(inputs);
       List<Tensor> outLeaves = out.leaves();
       List<Tensor> sens = sensParam ? checkSens(out, args[args.length - 1]) : ones(outLeaves);
       Tensor[] grads = Backward.grad(trace, outLeaves, sens, wrt);
@@ -189,7 +199,7 @@ public final class GradOperation {
     }
 
     private List<Tensor> checkSens(Value out, Value sens) {
-      String have = Tuple.structureOf(sens), want = Tuple.structureOf(out);
+      String have = Structure.of(sens), want = Structure.of(out);
       if (!have.equals(want))
         throw new AdjointException(
             name() + ": sens has structure " + have + " but the output has structure " + want);

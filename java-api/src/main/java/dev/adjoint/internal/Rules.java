@@ -1,4 +1,4 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
 import static dev.adjoint.Ops.add;
 import static dev.adjoint.Ops.broadcastTo;
@@ -6,6 +6,9 @@ import static dev.adjoint.Ops.matmul;
 import static dev.adjoint.Ops.reshape;
 import static dev.adjoint.Ops.sub;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
 import java.util.Arrays;
 
 /** The shared pieces of the op table's derivative rules: their contexts and the longer rules. */
@@ -149,7 +152,7 @@ final class Rules {
 
   static Tensor reduceLike(Ctx c, Tensor t) {
     if (t == null) return null;
-    return Ops.apply(c.node().op, c.node().attrs, 0, t);
+    return c.node().op.apply(c.node().attrs, 0, t);
   }
 
   static long[] perm(Ctx c) {

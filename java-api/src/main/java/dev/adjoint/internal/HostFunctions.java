@@ -1,5 +1,9 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
 import dev.adjoint.engine.AdjointEngine;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,7 +19,7 @@ import org.bytedeco.javacpp.PointerPointer;
  * place in the graph through one JavaCPP FunctionPointer. An exception thrown by the function is kept
  * and rethrown to the caller of the run; the engine stays usable.
  */
-final class HostFunctions {
+public final class HostFunctions {
   private HostFunctions() {}
 
   record Entry(String name, Ops.HostKernel kernel, DType[] inDtypes, long[] inNumel, DType outDtype, long outNumel) {}
@@ -55,7 +59,7 @@ final class HostFunctions {
   // the eager cache instead of registering (and compiling) a new callback per call.
   private static final Map<java.util.List<Object>, Integer> IDS = new ConcurrentHashMap<>();
 
-  static Tensor call(String name, Ops.HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
+  public static Tensor call(String name, Ops.HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
     if (name == null) throw new AdjointException("hostCall: name is null");
     if (kernel == null) throw new AdjointException("hostCall '" + name + "': kernel is null");
     if (outDtype == null) throw new AdjointException("hostCall '" + name + "': output dtype is null");
@@ -80,9 +84,9 @@ final class HostFunctions {
             });
     long[] attrs = new long[outShape.length + 2];
     attrs[0] = id;
-    attrs[1] = outDtype.code;
+    attrs[1] = Access.code(outDtype);
     System.arraycopy(outShape, 0, attrs, 2, outShape.length);
-    return Ops.apply(Op.CALLBACK, attrs, 0, in);
+    return Op.CALLBACK.apply(attrs, 0, in);
   }
 
   static String name(Node n) {

@@ -1,5 +1,8 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,10 +23,10 @@ import java.util.Map;
  * whole trace. Without this, a forward jacobian re-pushed tangents through every earlier column, and
  * its trace grew exponentially with the number of columns.
  */
-final class Forward {
+public final class Forward {
   private Forward() {}
 
-  static Tensor[] jvp(Trace trace, List<Node> wrt, List<Tensor> tangents, List<Tensor> outs) {
+  public static Tensor[] jvp(Trace trace, List<Node> wrt, List<Tensor> tangents, List<Tensor> outs) {
     // Resolve outputs first: an output may be a tensor captured only now (a constant or a parameter
     // returned as is); such a node is an input and gets a zero tangent.
     Node[] outNodes = new Node[outs.size()];

@@ -1,4 +1,4 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
 import static dev.adjoint.Ops.add;
 import static dev.adjoint.Ops.broadcastTo;
@@ -15,6 +15,9 @@ import static dev.adjoint.Ops.sub;
 import static dev.adjoint.Ops.sum;
 import static dev.adjoint.Ops.sumToShape;
 import static dev.adjoint.Ops.transpose;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.Tensor;
 
 /**
  * The op table: one entry per primitive, in the engine's kernel order (a test compares this list with
@@ -146,6 +149,21 @@ public enum Op {
 
   public boolean isDifferentiable() {
     return vjp != null && this != MAX;
+  }
+
+  /**
+   * Records this primitive (inside a trace) or runs it (outside, as a cached one-op graph): what every
+   * function of {@code Ops} comes down to.
+   */
+  public Tensor apply(long[] attrs, double scalar, Tensor... in) {
+    if (in == null) throw new AdjointException(opName + ": inputs are null");
+    for (int i = 0; i < in.length; i++)
+      if (in[i] == null) throw new AdjointException(opName + ": input " + i + " is null");
+    Trace trace = Trace.current();
+    if (trace == null) return Eager.run(this, attrs, scalar, in);
+    Node[] nodes = new Node[in.length];
+    for (int i = 0; i < in.length; i++) nodes[i] = trace.nodeOf(in[i]);
+    return trace.record(this, nodes, attrs, scalar).tensor();
   }
 
   private static Tensor[] of(Tensor... cotangents) {

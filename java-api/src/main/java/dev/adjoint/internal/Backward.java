@@ -1,5 +1,7 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -19,10 +21,10 @@ import java.util.Map;
  *   <li>a requested input that the outputs do not depend on gets zeros of its shape, never null.
  * </ul>
  */
-final class Backward {
+public final class Backward {
   private Backward() {}
 
-  static Tensor[] grad(Trace trace, List<Tensor> outs, List<Tensor> sens, List<Node> wrt) {
+  public static Tensor[] grad(Trace trace, List<Tensor> outs, List<Tensor> sens, List<Node> wrt) {
     // Resolve outputs first: an output may be a tensor captured only now (a parameter returned as is).
     Node[] outNodes = new Node[outs.size()];
     for (int k = 0; k < outNodes.length; k++) outNodes[k] = trace.nodeOf(outs.get(k));

@@ -1,5 +1,15 @@
-package dev.adjoint;
+package dev.adjoint.optim;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
+import dev.adjoint.internal.Backward;
+import dev.adjoint.internal.Node;
+import dev.adjoint.internal.Trace;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,10 +19,10 @@ import java.util.List;
  * is one native run that returns the loss.
  */
 final class TrainStep extends Cell {
-    @Override
-    boolean checksUnusedArguments() {
-      return false;
-    }
+  @Override
+  protected boolean checksUnusedArguments() {
+    return false;
+  }
 
   /** Records the updates of one step, given the parameters' gradients, into the current trace. */
   @FunctionalInterface
@@ -37,7 +47,7 @@ final class TrainStep extends Cell {
     Trace trace = Trace.current();
     List<Node> wrt = new ArrayList<>();
     for (Parameter p : params) wrt.add(trace.nodeOf(p));
-    Tensor out = loss.invoke(in).asTensor();
+    Tensor out = loss.call(in).asTensor();
     if (out.numel() != 1) throw new AdjointException(optimizer + ": the loss must be a scalar, got " + out.describe());
     rule.update(trace, Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt));
     return out;

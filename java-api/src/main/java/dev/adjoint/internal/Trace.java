@@ -1,5 +1,10 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
+import dev.adjoint.Device;
+import dev.adjoint.Parameter;
+import dev.adjoint.Tensor;
 import dev.adjoint.engine.AdjointEngine;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -15,20 +20,20 @@ import java.util.Map;
  * <p>Each node goes straight into a native {@code adjoint::Graph}, whose addNode infers and checks
  * the shape: the engine's shape rules are the only ones (see {@link Op}).
  */
-final class Trace implements AutoCloseable {
+public final class Trace implements AutoCloseable {
   private static final ThreadLocal<Trace> CURRENT = new ThreadLocal<>();
   /** Nodes recorded by this thread into any trace: tests check how a transform's graph grows. */
   private static final ThreadLocal<long[]> RECORDED = ThreadLocal.withInitial(() -> new long[1]);
 
   final AdjointEngine.Graph graph = new AdjointEngine.Graph();
-  final Device device;
-  final List<Node> nodes = new ArrayList<>();
+  public final Device device;
+  public final List<Node> nodes = new ArrayList<>();
   /** Per native input index, how it is fed. */
   final List<Feed> feeds = new ArrayList<>();
-  final List<Node> inputNodes = new ArrayList<>();
+  public final List<Node> inputNodes = new ArrayList<>();
   private final Map<Tensor, Node> captures = new IdentityHashMap<>();
   /** In-place parameter updates the compiled graph performs after each run (optimizer steps). */
-  final List<Parameter> updated = new ArrayList<>();
+  public final List<Parameter> updated = new ArrayList<>();
   final List<Tensor> updates = new ArrayList<>();
   private final Trace outer;
   private boolean open = true;
@@ -38,16 +43,16 @@ final class Trace implements AutoCloseable {
     this.outer = outer;
   }
 
-  static Trace current() {
+  public static Trace current() {
     return CURRENT.get();
   }
 
   /** Nodes (inputs included) recorded into traces by the calling thread so far. */
-  static long recordedOnThisThread() {
+  public static long recordedOnThisThread() {
     return RECORDED.get()[0];
   }
 
-  static Trace begin(Device device) {
+  public static Trace begin(Device device) {
     Trace t = new Trace(device, CURRENT.get());
     CURRENT.set(t);
     return t;
@@ -62,13 +67,13 @@ final class Trace implements AutoCloseable {
   }
 
   /** Frees the native graph once it has been compiled (or abandoned). */
-  void release() {
+  public void release() {
     close();
     graph.close();
   }
 
   /** After each run of the compiled graph, {@code value} is written into {@code p} in place. */
-  void update(Parameter p, Tensor value) {
+  public void update(Parameter p, Tensor value) {
     if (!java.util.Arrays.equals(p.shape(), value.shape()) || p.dtype() != value.dtype())
       throw new AdjointException(
           "update of parameter '" + p.name() + "' " + p.describe() + " with " + value.describe());
@@ -78,8 +83,8 @@ final class Trace implements AutoCloseable {
     updates.add(value);
   }
 
-  Node input(DType dtype, long[] shape, Feed feed) {
-    int id = Engine.call(() -> graph.addInput(dtype.code, shape, shape.length));
+  public Node input(DType dtype, long[] shape, Feed feed) {
+    int id = Engine.call(() -> graph.addInput(Access.code(dtype), shape, shape.length));
     Node n = new Node(this, nodes.size(), id, Op.INPUT, new Node[0], new long[0], 0, dtype, shape.clone());
     n.payload = feed;
     nodes.add(n);
@@ -90,9 +95,9 @@ final class Trace implements AutoCloseable {
   }
 
   /** The node of a tensor in this trace: its own node if symbolic, else a captured input. */
-  Node nodeOf(Tensor t) {
+  public Node nodeOf(Tensor t) {
     if (t.isSymbolic()) {
-      Node n = t.node();
+      Node n = Access.node(t);
       if (n.trace != this)
         throw new AdjointException(
             "a traced tensor " + t.describe() + " was used outside the trace that made it"
@@ -101,7 +106,7 @@ final class Trace implements AutoCloseable {
     }
     Node n = captures.get(t);
     if (n == null) {
-      Storage s = t.storage();
+      Storage s = Access.storage(t);
       if (!s.device.equals(device))
         throw new AdjointException(
             "captured tensor " + t.describe() + " is on " + s.device + " but the graph runs on " + device);
@@ -111,11 +116,11 @@ final class Trace implements AutoCloseable {
     return n;
   }
 
-  Node record(Op op, Node[] inputs, long[] attrs, double scalar) {
+  public Node record(Op op, Node[] inputs, long[] attrs, double scalar) {
     int[] ids = new int[inputs.length];
     for (int i = 0; i < inputs.length; i++) ids[i] = inputs[i].id;
     int id = Engine.call(() -> graph.addNode(op.kernelId(), ids, ids.length, attrs, attrs.length, scalar));
-    DType dtype = DType.ofCode(graph.nodeDtype(id));
+    DType dtype = Access.dtype(graph.nodeDtype(id));
     int rank = graph.nodeRank(id);
     long[] shape = new long[rank];
     for (int i = 0; i < rank; i++) shape[i] = graph.nodeDim(id, i);

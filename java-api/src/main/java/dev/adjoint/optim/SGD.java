@@ -1,4 +1,10 @@
-package dev.adjoint;
+package dev.adjoint.optim;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
 
 /**
  * Stochastic gradient descent, compiled into the step: forward, backward and the in-place update of

@@ -1,5 +1,10 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Device;
+import dev.adjoint.Parameter;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
 import dev.adjoint.engine.AdjointEngine;
 import java.lang.ref.Reference;
 import java.util.ArrayList;
@@ -20,11 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * lock (Note [Parameter consistency]). {@link #close()} retires the graph: runs in flight finish, the
  * engine instances are freed when the last one returns, and later runs throw.
  */
-final class Compiled implements AutoCloseable {
+public final class Compiled implements AutoCloseable {
   /** Every compilation in this JVM: tests count it to prove a cache hit. */
-  static final AtomicLong COMPILATIONS = new AtomicLong();
+  public static final AtomicLong COMPILATIONS = new AtomicLong();
   /** Engine instances alive in this JVM (each holds a scratch arena once run). */
-  static final AtomicLong INSTANCES = new AtomicLong();
+  public static final AtomicLong INSTANCES = new AtomicLong();
   /** Idle instances kept per graph beyond the first; more concurrent runs make and free their own. */
   private static final int MAX_IDLE = Math.max(2, Runtime.getRuntime().availableProcessors());
 
@@ -66,7 +71,7 @@ final class Compiled implements AutoCloseable {
    * Marks the leaves of {@code out} as the outputs of {@code trace}, with the trace's in-place parameter
    * updates, and compiles it; the trace's native graph is released afterwards.
    */
-  static Compiled compile(Trace trace, Value out, String label) {
+  public static Compiled compile(Trace trace, Value out, String label) {
     List<Parameter> updated = trace.updated;
     List<Tensor> updates = trace.updates;
     try {
@@ -86,10 +91,10 @@ final class Compiled implements AutoCloseable {
         Engine.run(() -> trace.graph.addUpdate(input, value));
       }
       AdjointEngine.Executable exe =
-          Engine.call(() -> new AdjointEngine.Executable(trace.graph, trace.device.code));
+          Engine.call(() -> new AdjointEngine.Executable(trace.graph, Access.code(trace.device)));
       COMPILATIONS.incrementAndGet();
       return new Compiled(
-          exe, trace.feeds.toArray(new Feed[0]), Tuple.map(out, t -> t), leaves.size(), outBytes,
+          exe, trace.feeds.toArray(new Feed[0]), Structure.map(out, t -> t), leaves.size(), outBytes,
           !updated.isEmpty(), label, trace.device);
     } finally {
       trace.release();
@@ -103,7 +108,7 @@ final class Compiled implements AutoCloseable {
   }
 
   /** {@link #run} for a graph already entered ({@link #tryEnter}, {@link CompileCache#acquire}). */
-  Value runEntered(Tensor[] args) {
+  public Value runEntered(Tensor[] args) {
     AdjointEngine.Executable exe = null;
     Storage[] held = new Storage[feeds.length];
     int numHeld = 0;
@@ -140,9 +145,9 @@ final class Compiled implements AutoCloseable {
         for (int i = 0; i < numOutputs; i++) {
           final int k = i;
           final AdjointEngine.Executable e = exe;
-          outs.add(new Tensor(new Storage(Engine.call(() -> e.takeOutput(k)))));
+          outs.add(Access.concrete(new Storage(Engine.call(() -> e.takeOutput(k)))));
         }
-        return Tuple.unflatten(structure, outs.iterator());
+        return Structure.unflatten(structure, outs.iterator());
       } finally {
         if (write) ParameterLock.unlockWrite();
         else if (read) ParameterLock.unlockRead();
@@ -168,7 +173,7 @@ final class Compiled implements AutoCloseable {
     return true;
   }
 
-  void leave() {
+  public void leave() {
     boolean free;
     synchronized (this) {
       free = --inFlight == 0 && closed && !freed;
@@ -221,7 +226,7 @@ final class Compiled implements AutoCloseable {
     return prototype.runAllocations();
   }
 
-  String describe() {
+  public String describe() {
     return prototype.describe();
   }
 

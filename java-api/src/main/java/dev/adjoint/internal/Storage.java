@@ -1,5 +1,9 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
+import dev.adjoint.Device;
 import dev.adjoint.engine.AdjointEngine;
 import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,40 +20,40 @@ import java.util.concurrent.atomic.AtomicLong;
  * during a call either. Native bytes are accounted in {@link NativeMemory}, which makes the GC collect
  * forgotten tensors before native memory runs out.
  */
-final class Storage implements AutoCloseable {
+public final class Storage implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
-  static final AtomicLong LIVE = new AtomicLong();
-  static final AtomicLong FREED_BY_GC = new AtomicLong();
+  public static final AtomicLong LIVE = new AtomicLong();
+  public static final AtomicLong FREED_BY_GC = new AtomicLong();
 
   // state: the number of holds, plus CLOSED once closed, plus FREED once the buffer is released.
   private static final int CLOSED = 1 << 30, FREED = 1 << 29, HOLDS = FREED - 1;
   private final AtomicInteger state = new AtomicInteger();
   private final AdjointEngine.Buffer buffer;
   private final Cleaner.Cleanable cleanable;
-  final DType dtype;
-  final long[] shape;
-  final Device device;
+  public final DType dtype;
+  public final long[] shape;
+  public final Device device;
   final long bytes;
 
   Storage(AdjointEngine.Buffer buffer) {
     this.buffer = buffer;
-    this.dtype = DType.ofCode(buffer.dtype());
+    this.dtype = Access.dtype(buffer.dtype());
     int rank = buffer.rank();
     this.shape = new long[rank];
     for (int i = 0; i < rank; i++) shape[i] = buffer.dim(i);
-    this.device = Device.ofCode(buffer.device());
+    this.device = Access.device(buffer.device());
     this.bytes = buffer.bytes();
     NativeMemory.add(bytes);
     this.cleanable = CLEANER.register(this, new Release(buffer, bytes));
     LIVE.incrementAndGet();
   }
 
-  static Storage allocate(Device device, DType dtype, long[] shape) {
+  public static Storage allocate(Device device, DType dtype, long[] shape) {
     Engine.requireDevice(device);
     long bytes = Shapes.byteSize("allocate", dtype, shape);
     NativeMemory.reserve(bytes);
     return new Storage(
-        Engine.call(() -> AdjointEngine.newBuffer(device.code, dtype.code, shape, shape.length)));
+        Engine.call(() -> AdjointEngine.newBuffer(Access.code(device), Access.code(dtype), shape, shape.length)));
   }
 
   /** Holds the buffer for one native call; pair with {@link #release}. */
@@ -63,7 +67,7 @@ final class Storage implements AutoCloseable {
   }
 
   /** Runs {@code body} on the held buffer, engine errors becoming AdjointExceptions. */
-  void use(java.util.function.Consumer<AdjointEngine.Buffer> body) {
+  public void use(java.util.function.Consumer<AdjointEngine.Buffer> body) {
     AdjointEngine.Buffer b = acquire();
     try {
       Engine.run(() -> body.accept(b));
@@ -73,7 +77,7 @@ final class Storage implements AutoCloseable {
   }
 
   /** Copies {@code src} into this buffer, holding both for the copy. */
-  void copyFrom(Storage src) {
+  public void copyFrom(Storage src) {
     AdjointEngine.Buffer from = src.acquire();
     try {
       use(b -> b.copyFrom(from));
@@ -91,7 +95,7 @@ final class Storage implements AutoCloseable {
    * The buffer, for a caller that keeps this Storage reachable and cannot race with close (the
    * creating thread, before the tensor is published); everything else uses acquire/release.
    */
-  AdjointEngine.Buffer unsafeBuffer() {
+  public AdjointEngine.Buffer unsafeBuffer() {
     if (isClosed()) throw closed();
     return buffer;
   }
@@ -104,7 +108,7 @@ final class Storage implements AutoCloseable {
     return dtype + " " + Format.shape(shape);
   }
 
-  boolean isClosed() {
+  public boolean isClosed() {
     return (state.get() & CLOSED) != 0;
   }
 

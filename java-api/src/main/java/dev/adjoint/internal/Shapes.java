@@ -1,15 +1,18 @@
-package dev.adjoint;
+package dev.adjoint.internal;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
 
 /**
  * Checked shape arithmetic: every element count and byte size in the Java API goes through here, so a
  * negative dimension or a product that overflows is an {@link AdjointException} naming the op and the
  * shape, never a wrapped-around number handed to the engine.
  */
-final class Shapes {
+public final class Shapes {
   private Shapes() {}
 
   /** Element count of {@code shape}; throws naming {@code op} for a negative dim or an overflow. */
-  static long numel(String op, long[] shape) {
+  public static long numel(String op, long[] shape) {
     if (shape == null) throw new AdjointException(op + ": shape is null");
     long n = 1;
     for (int i = 0; i < shape.length; i++) {
@@ -27,10 +30,10 @@ final class Shapes {
   }
 
   /** Bytes of a {@code dtype} tensor of {@code shape}; throws naming {@code op} on overflow. */
-  static long byteSize(String op, DType dtype, long[] shape) {
+  public static long byteSize(String op, DType dtype, long[] shape) {
     long n = numel(op, shape);
     try {
-      return Math.multiplyExact(n, (long) dtype.bytes);
+      return Math.multiplyExact(n, (long) dtype.byteSize());
     } catch (ArithmeticException e) {
       throw new AdjointException(
           op + ": " + dtype + " " + Format.shape(shape) + " needs more bytes than a 64-bit size can hold");
@@ -38,7 +41,7 @@ final class Shapes {
   }
 
   /** Element count that must fit a Java array (toFloatArray, host callbacks, uniform). */
-  static int arrayLength(String op, DType dtype, long[] shape) {
+  public static int arrayLength(String op, DType dtype, long[] shape) {
     long n = numel(op, shape);
     if (n > Integer.MAX_VALUE - 8)
       throw new AdjointException(

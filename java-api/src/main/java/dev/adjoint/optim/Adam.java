@@ -1,5 +1,14 @@
-package dev.adjoint;
+package dev.adjoint.optim;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.DType;
+import dev.adjoint.Device;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
+import dev.adjoint.internal.Trace;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,5 +1,11 @@
-package dev.adjoint;
+package dev.adjoint.autodiff;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Cell;
+import dev.adjoint.DType;
+import dev.adjoint.Ops;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
 import java.util.List;
 import java.util.Random;
 

@@ -1,22 +1,25 @@
-package dev.adjoint;
+package dev.adjoint.internal;
+
+import dev.adjoint.DType;
+import dev.adjoint.Tensor;
 
 /**
  * One node of a traced graph. Its id is its node id in the trace's native graph, which inferred its
  * shape and dtype. Ids grow in creation order, which is a topological order.
  */
-final class Node {
-  final Trace trace;
+public final class Node {
+  public final Trace trace;
   /** Position in the trace's node list. */
   final int index;
   final int id;
   final Op op;
-  final Node[] inputs;
+  public final Node[] inputs;
   final long[] attrs;
   final double scalar;
-  final DType dtype;
-  final long[] shape;
+  public final DType dtype;
+  public final long[] shape;
   /** INPUT: its Feed; CUSTOM_VJP: its BpropCall; CALLBACK: its HostFunction. */
-  Object payload;
+  public Object payload;
   private Tensor view;
 
   Node(Trace trace, int index, int id, Op op, Node[] inputs, long[] attrs, double scalar, DType dtype, long[] shape) {
@@ -32,8 +35,8 @@ final class Node {
   }
 
   /** The symbolic tensor that stands for this node while its trace is open. */
-  Tensor tensor() {
-    if (view == null) view = new Tensor(this);
+  public Tensor tensor() {
+    if (view == null) view = Access.symbolic(this);
     return view;
   }
 

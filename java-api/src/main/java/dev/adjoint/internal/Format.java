@@ -1,5 +1,7 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.DType;
+import dev.adjoint.Tensor;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
@@ -9,10 +11,10 @@ import java.math.RoundingMode;
  * gets the fewest digits that identify it in its dtype (at most 8 after the point), columns are aligned
  * on the point, and very large, very small or widely spread values switch to exponent notation.
  */
-final class Format {
+public final class Format {
   private Format() {}
 
-  static String shape(long[] shape) {
+  public static String shape(long[] shape) {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < shape.length; i++) sb.append(i == 0 ? "" : ", ").append(shape[i]);
     return sb.append(']').toString();
@@ -66,7 +68,7 @@ final class Format {
     for (int i : shown[axis]) if (i >= 0) gather(all, shown, strides, axis + 1, base + i * strides[axis], out);
   }
 
-  static String values(Tensor t) {
+  public static String values(Tensor t) {
     int[][] shown = new int[t.rank()][];
     double[] v = shownValues(t, shown);
     boolean single = t.dtype() == DType.FLOAT32;
@@ -94,7 +96,7 @@ final class Format {
    * notation with 8 digits after the point, a sign column, comma separated:
    * {@code [[ 1.50000000e+00,  1.60000002e+00]]}.
    */
-  static String reprValues(Tensor t) {
+  public static String reprValues(Tensor t) {
     int[][] shown = new int[t.rank()][];
     double[] v = shownValues(t, shown);
     String[] s = new String[v.length];

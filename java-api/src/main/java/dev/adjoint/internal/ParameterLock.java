@@ -1,5 +1,6 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
@@ -14,16 +15,16 @@ import java.util.function.Supplier;
  * (a read-to-write upgrade would deadlock): that is refused with an AdjointException. Runs that read
  * no parameter (plain eager ops, cells without parameters) take no lock.
  */
-final class ParameterLock {
+public final class ParameterLock {
   private ParameterLock() {}
 
   private static final ReentrantReadWriteLock LOCK = new ReentrantReadWriteLock();
 
-  static void lockRead() {
+  public static void lockRead() {
     LOCK.readLock().lock();
   }
 
-  static void unlockRead() {
+  public static void unlockRead() {
     LOCK.readLock().unlock();
   }
 
@@ -48,7 +49,7 @@ final class ParameterLock {
     }
   }
 
-  static void write(String what, Runnable body) {
+  public static void write(String what, Runnable body) {
     lockWrite(what);
     try {
       body.run();

@@ -1,12 +1,14 @@
-package dev.adjoint;
+package dev.adjoint.internal;
 
+import dev.adjoint.AdjointException;
+import dev.adjoint.Device;
 import dev.adjoint.engine.AdjointEngine;
 import java.io.File;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.Loader;
 
 /** Loads the native engine once and turns its errors into AdjointExceptions. */
-final class Engine {
+public final class Engine {
   private Engine() {}
 
   static {
@@ -24,7 +26,7 @@ final class Engine {
     }
   }
 
-  static void run(Runnable body) {
+  public static void run(Runnable body) {
     call(
         () -> {
           body.run();
@@ -32,7 +34,7 @@ final class Engine {
         });
   }
 
-  static void init() {
+  public static void init() {
     // Touching the class runs the static initializer above.
   }
 
@@ -40,7 +42,7 @@ final class Engine {
   private static volatile boolean cudaTried;
 
   /** Opens the CUDA backend library on first use; throws naming the reason when that is impossible. */
-  static synchronized void ensureCuda() {
+  public static synchronized void ensureCuda() {
     if (AdjointEngine.cudaLoaded()) return;
     if (cudaTried && cudaFailure != null) throw new AdjointException(cudaFailure);
     cudaTried = true;
@@ -69,11 +71,11 @@ final class Engine {
   }
 
   /** Checks that a device can be used, loading the CUDA backend for a CUDA device. */
-  static void requireDevice(Device d) {
+  public static void requireDevice(Device d) {
     if (!d.isCuda()) return;
     ensureCuda();
     int count = AdjointEngine.cudaDeviceCount();
-    if (d.code - 1 >= count)
+    if (Access.code(d) - 1 >= count)
       throw new AdjointException(
           d + " requested but " + count + " CUDA device(s) are usable (" + AdjointEngine.backendStatus() + ")");
   }
