@@ -4,6 +4,8 @@ import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
 import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
@@ -56,6 +58,20 @@ public final class Autodiff {
   /** {@code Tuple(value, grads)}; with hasAux, {@code Tuple(Tuple(value, aux), grads)}. */
   public static Cell.Fn valueAndGrad(Cell.Fn f, boolean hasAux, int... argnums) {
     Cell c = new GradFn(f, hasAux, true, argnums);
+    return c::call;
+  }
+
+  /**
+   * Value and gradients of a scalar-valued f with respect to parameters it reads (not arguments):
+   * {@code Tuple(value, Tuple(dp...))}, one gradient per parameter in the order of {@code params}; a
+   * parameter f does not use gets zeros. This is the loss-and-gradients part of every optimizer's step.
+   *
+   * <pre>{@code
+   * Tuple vg = Autodiff.valueAndGrad(in -> net.call(in[0], in[1]), net.trainableParams()).apply(x, t).asTuple();
+   * }</pre>
+   */
+  public static Cell.Fn valueAndGrad(Cell.Fn f, ParameterTuple params) {
+    Cell c = new ParamsGradFn(f, params);
     return c::call;
   }
 
@@ -170,6 +186,45 @@ public final class Autodiff {
     @Override
     public String name() {
       return withValue ? "valueAndGrad" : "grad";
+    }
+  }
+
+  private static final class ParamsGradFn extends Cell {
+    @Override
+    protected boolean checksUnusedArguments() {
+      return false;
+    }
+
+    private final Fn f;
+    private final ParameterTuple params;
+
+    ParamsGradFn(Fn f, ParameterTuple params) {
+      if (f == null) throw new AdjointException("valueAndGrad: f is null");
+      if (params == null) throw new AdjointException("valueAndGrad: params are null");
+      for (Parameter p : params)
+        if (!p.dtype().isFloating())
+          throw new AdjointException(
+              "valueAndGrad: parameter '" + p.name() + "' is " + p.dtype() + "; only Float32 and Float64 can be differentiated");
+      this.f = f;
+      this.params = params;
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      Trace trace = Trace.current();
+      List<Node> wrt = new ArrayList<>();
+      for (Parameter p : params) wrt.add(trace.nodeOf(p));
+      Value r = f.apply(in);
+      if (!(r instanceof Tensor out) || out.numel() != 1)
+        throw new AdjointException(
+            "valueAndGrad: f must return a scalar (one element) tensor, got " + (r instanceof Tensor t ? t.describe() : "a Tuple"));
+      Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
+      return Tuple.of(out, Tuple.of(g));
+    }
+
+    @Override
+    public String name() {
+      return "valueAndGrad";
     }
   }
 

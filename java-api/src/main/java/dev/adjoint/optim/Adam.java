@@ -1,14 +1,12 @@
 package dev.adjoint.optim;
 
 import dev.adjoint.AdjointException;
-import dev.adjoint.Cell;
 import dev.adjoint.DType;
 import dev.adjoint.Device;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
-import dev.adjoint.internal.Trace;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,8 +24,7 @@ import java.util.List;
  * optimizer; the bias corrections {@code 1 - beta^t} are computed in the graph as
  * {@code 1 - exp(t * ln beta)} from the step count, so the compiled step is reused for every t.
  */
-public final class Adam {
-  private final ParameterTuple params;
+public final class Adam extends Optimizer {
   private final double lr, beta1, beta2, eps;
   private final List<Parameter> m = new ArrayList<>(), v = new ArrayList<>();
   private final Parameter t;
@@ -37,11 +34,11 @@ public final class Adam {
   }
 
   public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps) {
+    super(params);
     if (!(lr > 0)) throw new AdjointException("learning rate must be > 0, got " + lr);
     if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
       throw new AdjointException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
     if (!(eps > 0)) throw new AdjointException("eps must be > 0, got " + eps);
-    this.params = params;
     this.lr = lr;
     this.beta1 = beta1;
     this.beta2 = beta2;
@@ -70,14 +67,12 @@ public final class Adam {
     return Math.round(t.item());
   }
 
-  /** A cell that returns the loss and applies one Adam update to every parameter. */
-  public Cell step(Cell loss) {
-    return new TrainStep("Adam", loss, params, this::update);
-  }
-
-  private void update(Trace trace, Tensor[] g) {
+  /** One Adam update of every parameter and of the moments and the step count. */
+  @Override
+  protected void update(Tensor[] g) {
+    ParameterTuple params = params();
     Tensor t1 = Ops.add(t, 1);
-    trace.update(t, t1);
+    Ops.assign(t, t1);
     for (int i = 0; i < g.length; i++) {
       Parameter p = params.get(i);
       if (p.dtype() != t.dtype())
@@ -88,9 +83,9 @@ public final class Adam {
       Tensor c1 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta1))));
       Tensor c2 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta2))));
       Tensor mhat = Ops.div(mi, c1), vhat = Ops.div(vi, c2);
-      trace.update(m.get(i), mi);
-      trace.update(v.get(i), vi);
-      trace.update(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
+      Ops.assign(m.get(i), mi);
+      Ops.assign(v.get(i), vi);
+      Ops.assign(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
     }
   }
 }

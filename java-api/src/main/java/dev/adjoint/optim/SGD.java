@@ -1,10 +1,10 @@
 package dev.adjoint.optim;
 
 import dev.adjoint.AdjointException;
-import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
 
 /**
  * Stochastic gradient descent, compiled into the step: forward, backward and the in-place update of
@@ -16,27 +16,21 @@ import dev.adjoint.ParameterTuple;
  * for (...) { Tensor loss = step.apply(x, t); }   // params updated in place
  * }</pre>
  */
-public final class SGD {
-  private final ParameterTuple params;
+public final class SGD extends Optimizer {
   private final double lr;
 
   public SGD(ParameterTuple params, double lr) {
+    super(params);
     if (!(lr > 0)) throw new AdjointException("learning rate must be > 0, got " + lr);
-    this.params = params;
     this.lr = lr;
   }
 
-  /** A cell that returns the loss and updates the parameters by {@code p -= lr * dloss/dp}. */
-  public Cell step(Cell loss) {
-    return new TrainStep(
-        "SGD",
-        loss,
-        params,
-        (trace, g) -> {
-          for (int i = 0; i < g.length; i++) {
-            Parameter p = params.get(i);
-            trace.update(p, Ops.sub(p, Ops.mul(g[i], lr)));
-          }
-        });
+  /** {@code p -= lr * dloss/dp} for every parameter. */
+  @Override
+  protected void update(Tensor[] grads) {
+    for (int i = 0; i < grads.length; i++) {
+      Parameter p = params().get(i);
+      Ops.assign(p, Ops.sub(p, Ops.mul(grads[i], lr)));
+    }
   }
 }

@@ -2,59 +2,53 @@ package dev.adjoint.optim;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
-import dev.adjoint.Ops;
-import dev.adjoint.Parameter;
-import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
+import dev.adjoint.Tuple;
 import dev.adjoint.Value;
-import dev.adjoint.internal.Backward;
-import dev.adjoint.internal.Node;
-import dev.adjoint.internal.Trace;
-import java.util.ArrayList;
-import java.util.List;
+import dev.adjoint.autodiff.Autodiff;
 
 /**
- * The cell an optimizer's {@code step(loss)} returns: traces the loss, differentiates it with respect to
- * the parameters, and lets the optimizer record its in-place updates into the same graph, so a call
- * is one native run that returns the loss.
+ * The cell an optimizer's {@code step(loss)} returns, the same for every optimizer: traces the loss and
+ * its gradients with respect to the parameters (one {@link Autodiff#valueAndGrad(Cell.Fn,
+ * dev.adjoint.ParameterTuple)}), and lets the optimizer record its in-place updates ({@code Ops.assign})
+ * into the same graph, so a call is one native run that returns the loss.
  */
 final class TrainStep extends Cell {
+  private final Optimizer optimizer;
+  private final Cell loss;
+  private final Cell.Fn lossAndGrads;
+
+  TrainStep(Optimizer optimizer, Cell loss) {
+    this.optimizer = optimizer;
+    this.loss = loss;
+    this.lossAndGrads = Autodiff.valueAndGrad(this::scalarLoss, optimizer.params());
+  }
+
+  private Tensor scalarLoss(Tensor... in) {
+    Tensor out = loss.call(in).asTensor();
+    if (out.numel() != 1)
+      throw new AdjointException(optimizer.name() + ": the loss must be a scalar, got " + out.describe());
+    return out;
+  }
+
+  /** The loss's own cell decides what it reads (it is inlined here). */
   @Override
   protected boolean checksUnusedArguments() {
     return false;
   }
 
-  /** Records the updates of one step, given the parameters' gradients, into the current trace. */
-  @FunctionalInterface
-  interface Rule {
-    void update(Trace trace, Tensor[] grads);
-  }
-
-  private final String optimizer;
-  private final Cell loss;
-  private final ParameterTuple params;
-  private final Rule rule;
-
-  TrainStep(String optimizer, Cell loss, ParameterTuple params, Rule rule) {
-    this.optimizer = optimizer;
-    this.loss = loss;
-    this.params = params;
-    this.rule = rule;
-  }
-
   @Override
   public Value construct(Tensor... in) {
-    Trace trace = Trace.current();
-    List<Node> wrt = new ArrayList<>();
-    for (Parameter p : params) wrt.add(trace.nodeOf(p));
-    Tensor out = loss.call(in).asTensor();
-    if (out.numel() != 1) throw new AdjointException(optimizer + ": the loss must be a scalar, got " + out.describe());
-    rule.update(trace, Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt));
-    return out;
+    Tuple valueAndGrads = lossAndGrads.apply(in).asTuple();
+    Tuple g = valueAndGrads.get(1).asTuple();
+    Tensor[] grads = new Tensor[g.size()];
+    for (int i = 0; i < grads.length; i++) grads[i] = g.tensor(i);
+    optimizer.update(grads);
+    return valueAndGrads.tensor(0);
   }
 
   @Override
   public String name() {
-    return optimizer + ".step(" + loss.name() + ")";
+    return optimizer.name() + ".step(" + loss.name() + ")";
   }
 }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
 import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.autodiff.Autodiff;
@@ -30,6 +32,19 @@ class AutodiffTest {
     Tuple aux = Autodiff.grad(in -> Tuple.of(f.apply(in), Ops.cos(in[0])), true, 0).apply(x, y).asTuple();
     close(aux.get(1), 1e-12, Math.cos(0.4), Math.cos(-0.9), Math.cos(1.7));
     assertThrows(AdjointException.class, () -> Autodiff.grad(in -> Ops.sin(in[0])).apply(x));
+  }
+
+  /** valueAndGrad with respect to parameters (the loss-and-gradients step optimizers share). */
+  @Test
+  void valueAndGradWithRespectToParameters() {
+    OptimizerTest.Quadratic q = new OptimizerTest.Quadratic();
+    Parameter unused = new Parameter("unused", Tensor.of(new double[] {5}, 1));
+    Tuple vg =
+        Autodiff.valueAndGrad(in -> q.call(in[0]), ParameterTuple.of(q.w, unused)).apply(OptimizerTest.TARGET).asTuple();
+    close(vg.get(0), 1e-12, 4 + 6.25);
+    close(vg.get(1).asTuple().get(0), 1e-12, -4, -5); // 2 (w - target)
+    close(vg.get(1).asTuple().get(1), 1e-12, 0);
+    assertThrows(AdjointException.class, () -> Autodiff.valueAndGrad(in -> Ops.sin(in[0]), ParameterTuple.of()).apply(x));
   }
 
   @Test
