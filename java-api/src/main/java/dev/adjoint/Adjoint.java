@@ -39,7 +39,7 @@ public final class Adjoint {
         + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
         + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
         + "CUDA:    " + cuda + "\n"
-        + "         " + dev.adjoint.cuda.CudaRuntime.probe() + "\n"
+        + "         " + Engine.cudaProbe() + "\n"
         + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
   }
 

@@ -3,7 +3,9 @@ package dev.adjoint.internal;
 import dev.adjoint.AdjointException;
 import dev.adjoint.Device;
 import dev.adjoint.engine.AdjointEngine;
-import java.io.File;
+import dev.adjoint.engine.BackendProvider;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.Loader;
 
@@ -41,6 +43,42 @@ public final class Engine {
   private static volatile String cudaFailure;
   private static volatile boolean cudaTried;
 
+  /** Without adjoint-cuda on the class path (or module path) there is no CUDA backend to open. */
+  static final String NO_CUDA_JAR =
+      "CUDA requested, but the CUDA backend is not on the class path: add the dependency"
+          + " dev.adjoint:adjoint-cuda (or set ADJOINT_CUDA_LIBRARY to a built libadjoint_cuda.so)";
+
+  private static BackendProvider cuda;
+  private static String cudaProviderFailure;
+  private static boolean cudaLookedUp;
+
+  /**
+   * The CUDA backend's provider, found once with ServiceLoader (adjoint-cuda registers it), or null when
+   * adjoint-cuda is absent: the core never names the CUDA module.
+   */
+  static synchronized BackendProvider cudaProvider() {
+    if (!cudaLookedUp) {
+      cudaLookedUp = true;
+      try {
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class))
+          if (p.name().equals("cuda")) {
+            cuda = p;
+            break;
+          }
+      } catch (ServiceConfigurationError e) {
+        cudaProviderFailure = "CUDA requested, but the CUDA backend's provider cannot be loaded: " + e.getMessage();
+      }
+    }
+    return cuda;
+  }
+
+  /** What the installed CUDA runtime reports, for Adjoint.info(); never throws. */
+  public static String cudaProbe() {
+    BackendProvider p = cudaProvider();
+    if (p != null) return p.probe();
+    return "CUDA runtime: not probed (" + (cudaProviderFailure != null ? cudaProviderFailure : "adjoint-cuda is not on the class path") + ")";
+  }
+
   /** Opens the CUDA backend library on first use; throws naming the reason when that is impossible. */
   public static synchronized void ensureCuda() {
     if (AdjointEngine.cudaLoaded()) return;
@@ -49,15 +87,14 @@ public final class Engine {
     String path = System.getenv("ADJOINT_CUDA_LIBRARY");
     try {
       if (path == null) {
-        String resource = "/dev/adjoint/cuda/" + Loader.getPlatform() + "/libadjoint_cuda.so";
-        if (Engine.class.getResource(resource) == null) {
-          cudaFailure =
-              "CUDA requested, but this build has no CUDA backend (libadjoint_cuda.so was not built:"
-                  + " nvcc was not found when adjoint-cuda was built)";
-          throw new AdjointException(cudaFailure);
+        BackendProvider provider = cudaProvider();
+        if (provider == null)
+          throw new AdjointException(cudaProviderFailure != null ? cudaProviderFailure : NO_CUDA_JAR);
+        try {
+          path = provider.libraryPath();
+        } catch (IllegalStateException e) {
+          throw new AdjointException("CUDA requested, but " + e.getMessage(), e);
         }
-        File f = Loader.cacheResource(Engine.class, resource);
-        path = f.getAbsolutePath();
       }
       final String p = path;
       run(() -> AdjointEngine.loadBackend(p));
