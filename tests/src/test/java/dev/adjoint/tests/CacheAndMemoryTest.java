@@ -9,7 +9,6 @@ import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.autodiff.GradOperation;
-import dev.adjoint.examples.Tutorial;
 import org.junit.jupiter.api.Test;
 
 /** A compiled gradient is reused: 10,000 calls compile once, give identical results, keep nothing alive. */
@@ -18,7 +17,7 @@ class CacheAndMemoryTest {
   void tenThousandCallsCompileOnce() {
     Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});
     Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}});
-    Cell grad = new GradOperation().of(new Tutorial.Net());
+    Cell grad = new GradOperation().of(new TutorialTest.Net());
     float[] first;
     try (Tensor t = grad.call(x, y).asTensor()) {
       first = t.toFloatArray();
@@ -49,7 +48,7 @@ class CacheAndMemoryTest {
 
   @Test
   void parametersAreReadFreshEachCall() {
-    Tutorial.Net net = new Tutorial.Net();
+    TutorialTest.Net net = new TutorialTest.Net();
     Tensor x = Tensor.of(new float[] {1, 2}, 1, 2), y = Tensor.of(new float[] {3, 4}, 2, 1);
     assertEquals(11.0, net.call(x, y).asTensor().item(), 1e-6);
     net.z.assign(Tensor.of(new float[] {2f}));

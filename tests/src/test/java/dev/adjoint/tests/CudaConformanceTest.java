@@ -9,7 +9,6 @@ import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
 import dev.adjoint.autodiff.GradOperation;
-import dev.adjoint.examples.Tutorial;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +57,7 @@ class CudaConformanceTest {
     Device gpu = Device.cuda(0);
     Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}}).to(gpu);
     Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}}).to(gpu);
-    Value dx = new GradOperation().of(new Tutorial.StopNet(false)).call(x, y);
+    Value dx = new GradOperation().of(new TutorialTest.StopNet(false)).call(x, y);
     Check.close(dx.asTensor().to(Device.CPU), 1e-5, 9.02, 5.4, 7.2, 9.02, 5.4, 7.2);
   }
 
@@ -73,7 +72,7 @@ class CudaConformanceTest {
     Cell cube = HigherOrderTest.nest(new HigherOrderTest.Cube(), 2);
     Check.close(cube.call(x.to(gpu)).asTensor().to(Device.CPU), 1e-12, cube.call(x).asTensor().toDoubleArray());
     GradOperation all = GradOperation.builder().getAll(true).build();
-    Cell mimo = all.of(all.of(new Tutorial.MimoNet()));
+    Cell mimo = all.of(all.of(new TutorialTest.MimoNet()));
     Value a = mimo.call(x, y), b = mimo.call(x.to(gpu), y.to(gpu));
     for (int k = 0; k < 2; k++)
       Check.close(b.leaves().get(k).to(Device.CPU), 1e-12, a.leaves().get(k).toDoubleArray());

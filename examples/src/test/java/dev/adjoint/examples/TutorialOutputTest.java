@@ -1,8 +1,7 @@
-package dev.adjoint.tests;
+package dev.adjoint.examples;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.examples.Tutorial;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * {@code ./adjoint tutorial} prints what the MindSpore tutorial prints. The blocks below are copied from
  * the tutorial's output; the sens-scaling example differs there only in the last float32 digit
  * (1.4900001 here, 1.49 there: "accuracy error exists", as the tutorial says), so it is checked by value
- * in TutorialTest instead.
+ * in the tests module's TutorialTest instead. It lives here, beside the main job it checks, so that the
+ * tests module does not depend on examples.
  */
 class TutorialOutputTest {
   static String printed() {
