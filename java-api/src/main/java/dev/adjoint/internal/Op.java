@@ -18,11 +18,20 @@ import static dev.adjoint.Ops.transpose;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Tensor;
+import dev.adjoint.engine.AdjointEngine;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The op table: one entry per primitive, in the engine's kernel order (a test compares this list with
- * the native table through {@code opName(i)}), followed by the Java-only markers that lower to
+ * The op table: one entry per primitive, followed by the Java-only markers that lower to
  * {@code identity}.
+ *
+ * <p>Note [Kernel ids by name]: Java and the engine share op names, not an order. Each entry carries its
+ * engine name; when this class is initialised every entry looks its kernel id up among the engine's
+ * {@code opName(i)}, {@code i < opCount()}, and a name the engine does not know is an error naming it.
+ * So the engine may list, add or regroup its ops (ops.def) in any order.
  *
  * <p>Each entry carries its name, arity, VJP and JVP, both written in ops so that derivatives can be
  * differentiated again. Shape and dtype rules are the engine's (engine.h, {@code Graph::addNode}): the
@@ -36,7 +45,7 @@ import dev.adjoint.Tensor;
  * }</pre>
  */
 public enum Op {
-  // ---- kernels, in the order of ADJOINT_OPS in engine.h ----
+  // ---- kernels (the engine's names) ----
   IDENTITY("identity", 1, c -> of(c.g()), c -> c.t(0)),
   FILL("fill", 0, null, null),
   ONES_LIKE("onesLike", 1, null, null),
@@ -115,14 +124,17 @@ public enum Op {
 
   // ---- Java-only markers, lowered to identity ----
   /** A graph input: an argument, a parameter, or a captured constant. */
-  INPUT("input", 0, null, null),
+  INPUT("input", "identity", 0, null, null),
   /** Blocks every derivative through it. */
-  STOP_GRADIENT("stopGradient", 1, c -> of((Tensor) null), c -> null),
+  STOP_GRADIENT("stopGradient", "identity", 1, c -> of((Tensor) null), c -> null),
   /** One output leaf of a Cell with a custom bprop; the bprop gives its inputs' cotangents. */
-  CUSTOM_VJP("customVjp", 1, null, c -> c.t(0));
+  CUSTOM_VJP("customVjp", "identity", 1, null, c -> c.t(0));
 
-  /** The engine's name for this op (engine.h); the same in Java, C++, kernels, tests and benchmarks. */
+  /** The op's name; for a kernel, the engine's (ops.def), the same in Java, C++, kernels, tests and benchmarks. */
   public final String opName;
+
+  /** The engine kernel it runs as: its own name, or {@code identity} for a Java-only marker. */
+  public final String kernelName;
 
   /** Number of inputs, or -1 for variadic. */
   public final int arity;
@@ -130,21 +142,62 @@ public enum Op {
   final Rules.Vjp vjp;
   final Rules.Jvp jvp;
 
+  /** The engine's id of {@link #kernelName}, looked up by name when the class is initialised. */
+  private int kernelId = -1;
+
   Op(String opName, int arity, Rules.Vjp vjp, Rules.Jvp jvp) {
+    this(opName, opName, arity, vjp, jvp);
+  }
+
+  Op(String opName, String kernelName, int arity, Rules.Vjp vjp, Rules.Jvp jvp) {
     this.opName = opName;
+    this.kernelName = kernelName;
     this.arity = arity;
     this.vjp = vjp;
     this.jvp = jvp;
   }
 
-  /** Whether this entry is a native kernel (its ordinal is then its kernel id). */
-  public boolean isKernel() {
-    return ordinal() <= CALLBACK.ordinal();
+  /** The engine's kernel ids by name, read once from its op table. */
+  private static final class Kernels {
+    static final Map<String, Integer> IDS = new HashMap<>();
+
+    static {
+      Engine.init();
+      for (int i = 0, n = AdjointEngine.opCount(); i < n; i++) IDS.put(AdjointEngine.opName(i), i);
+    }
   }
 
-  /** The native kernel this op runs as. */
-  int kernelId() {
-    return isKernel() ? ordinal() : IDENTITY.ordinal();
+  static {
+    List<String> unknown = new ArrayList<>();
+    for (Op op : values()) {
+      Integer id = Kernels.IDS.get(op.kernelName);
+      if (id == null) unknown.add(op.kernelName);
+      else op.kernelId = id;
+    }
+    if (!unknown.isEmpty()) throw unknownKernels(unknown);
+  }
+
+  /** The engine's id of the kernel named {@code name}; an AdjointException naming it if there is none. */
+  public static int kernelIdOf(String name) {
+    Integer id = Kernels.IDS.get(name);
+    if (id == null) throw unknownKernels(List.of(name));
+    return id;
+  }
+
+  private static AdjointException unknownKernels(List<String> names) {
+    return new AdjointException(
+        "the engine (" + AdjointEngine.version() + ") has no kernel named " + String.join(", ", names)
+            + " (the Java op table, Op.java, and the engine's ops do not agree)");
+  }
+
+  /** Whether this entry is an engine kernel of its own (not a Java-only marker). */
+  public boolean isKernel() {
+    return kernelName.equals(opName);
+  }
+
+  /** The engine's id of the kernel this op runs as (Note [Kernel ids by name]). */
+  public int kernelId() {
+    return kernelId;
   }
 
   public boolean isDifferentiable() {
