@@ -1,10 +1,8 @@
 package dev.adjoint.internal;
 
-import static dev.adjoint.Ops.add;
 import static dev.adjoint.Ops.broadcastTo;
 import static dev.adjoint.Ops.cos;
 import static dev.adjoint.Ops.div;
-import static dev.adjoint.Ops.matmul;
 import static dev.adjoint.Ops.mul;
 import static dev.adjoint.Ops.neg;
 import static dev.adjoint.Ops.reshape;
@@ -12,13 +10,23 @@ import static dev.adjoint.Ops.sin;
 import static dev.adjoint.Ops.square;
 import static dev.adjoint.Ops.step;
 import static dev.adjoint.Ops.sub;
-import static dev.adjoint.Ops.sum;
 import static dev.adjoint.Ops.sumToShape;
 import static dev.adjoint.Ops.transpose;
+import static dev.adjoint.internal.Rules.CONSTANT;
+import static dev.adjoint.internal.Rules.NOT_DIFFERENTIABLE;
+import static dev.adjoint.internal.Rules.ZERO;
+import static dev.adjoint.internal.Rules.bilinear;
+import static dev.adjoint.internal.Rules.elementwiseLinear;
+import static dev.adjoint.internal.Rules.linear;
+import static dev.adjoint.internal.Rules.of;
+import static dev.adjoint.internal.Rules.over;
+import static dev.adjoint.internal.Rules.rules;
+import static dev.adjoint.internal.Rules.times;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Tensor;
 import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.internal.Rules.Ctx;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -33,102 +41,78 @@ import java.util.Map;
  * {@code opName(i)}, {@code i < opCount()}, and a name the engine does not know is an error naming it.
  * So the engine may list, add or regroup its ops (ops.def) in any order.
  *
- * <p>Each entry carries its name, arity, VJP and JVP, both written in ops so that derivatives can be
- * differentiated again. Shape and dtype rules are the engine's (engine.h, {@code Graph::addNode}): the
- * tracer adds each node to the native graph as it is recorded and reads the inferred shape back, so Java
- * and C++ can never disagree. Reducing a broadcast cotangent to its input's shape, zero cotangents,
- * accumulation and stopGradient are handled once, in {@link Backward}, not in the rules.
+ * <p>Each entry carries its name, arity and derivative, written in ops so that derivatives can be
+ * differentiated again, and each written once (JAX's ad.deflinear/defbilinear): an elementwise unary op
+ * declares its derivative factor f′ ({@code times}, or {@code over} where f′ = 1/d; VJP = g·f′,
+ * JVP = t·f′); a linear op declares its
+ * transpose ({@code linear}, {@code elementwiseLinear}), and its JVP is the op applied to the tangent; a
+ * bilinear op declares its two transposes ({@code bilinear}), and its JVP is f(ta, b) + f(a, tb). Only
+ * div, host callbacks and the markers write both rules. Shape and dtype rules are the engine's
+ * (engine.h, {@code Graph::addNode}): the tracer adds each node to the native graph as it is recorded
+ * and reads the inferred shape back, so Java and C++ can never disagree. Reducing a broadcast cotangent
+ * to its input's shape, zero cotangents, accumulation and stopGradient are handled once, in
+ * {@link Backward} and {@link Forward}, not in the rules.
  *
  * <pre>{@code
- * // d/dx sin(x) = cos(x); as a rule: g * cos(x)
- * SIN("sin", 1, c -> of(mul(c.g(), cos(c.in(0)))), c -> mul(c.t(0), cos(c.in(0))))
+ * // d/dx sin(x) = cos(x): the factor; VJP g * cos(x) and JVP t * cos(x) follow
+ * SIN("sin", 1, times(c -> cos(c.in(0))))
+ * // matmul is bilinear: its transposes give the VJP, f(ta, b) + f(a, tb) the JVP
+ * MATMUL("matmul", 2, bilinear(Rules::matmulTransposes))
  * }</pre>
  */
 public enum Op {
   // ---- kernels (the engine's names) ----
-  IDENTITY("identity", 1, c -> of(c.g()), c -> c.t(0)),
-  FILL("fill", 0, null, null),
-  ONES_LIKE("onesLike", 1, null, null),
-  ZEROS_LIKE("zerosLike", 1, null, null),
-  NEG("neg", 1, c -> of(neg(c.g())), c -> neg(c.t(0))),
-  SIN("sin", 1, c -> of(mul(c.g(), cos(c.in(0)))), c -> mul(c.t(0), cos(c.in(0)))),
-  COS("cos", 1, c -> of(neg(mul(c.g(), sin(c.in(0))))), c -> neg(mul(c.t(0), sin(c.in(0))))),
-  EXP("exp", 1, c -> of(mul(c.g(), c.out())), c -> mul(c.t(0), c.out())),
-  LOG("log", 1, c -> of(div(c.g(), c.in(0))), c -> div(c.t(0), c.in(0))),
-  TANH(
-      "tanh",
-      1,
-      c -> of(mul(c.g(), sub(c.one(), square(c.out())))),
-      c -> mul(c.t(0), sub(c.one(), square(c.out())))),
-  RELU("relu", 1, c -> of(mul(c.g(), step(c.in(0)))), c -> mul(c.t(0), step(c.in(0)))),
+  IDENTITY("identity", 1, elementwiseLinear(v -> v)),
+  FILL("fill", 0, CONSTANT),
+  ONES_LIKE("onesLike", 1, CONSTANT),
+  ZEROS_LIKE("zerosLike", 1, CONSTANT),
+  NEG("neg", 1, elementwiseLinear(v -> neg(v))),
+  SIN("sin", 1, times(c -> cos(c.in(0)))),
+  COS("cos", 1, times(c -> neg(sin(c.in(0))))),
+  EXP("exp", 1, times(Ctx::out)),
+  LOG("log", 1, over(c -> c.in(0))),
+  TANH("tanh", 1, times(c -> sub(c.one(), square(c.out())))),
+  RELU("relu", 1, times(c -> step(c.in(0)))),
   /** Heaviside step; its derivative is zero almost everywhere. */
-  STEP("step", 1, c -> of((Tensor) null), c -> null),
-  SQUARE(
-      "square",
-      1,
-      c -> of(mul(c.g(), mul(c.in(0), c.two()))),
-      c -> mul(c.t(0), mul(c.in(0), c.two()))),
-  SQRT("sqrt", 1, c -> of(div(c.g(), mul(c.out(), c.two()))), c -> div(c.t(0), mul(c.out(), c.two()))),
-  ADD("add", 2, c -> of(c.g(), c.g()), c -> Rules.sumTangents(c.t(0), c.t(1), false, c)),
-  SUB("sub", 2, c -> of(c.g(), neg(c.g())), c -> Rules.sumTangents(c.t(0), c.t(1), true, c)),
-  MUL(
-      "mul",
-      2,
-      c -> of(mul(c.g(), c.in(1)), mul(c.in(0), c.g())),
-      c ->
-          Rules.sumTangents(
-              c.t(0) == null ? null : mul(c.t(0), c.in(1)),
-              c.t(1) == null ? null : mul(c.in(0), c.t(1)),
-              false,
-              c)),
+  STEP("step", 1, ZERO),
+  SQUARE("square", 1, times(c -> mul(c.in(0), c.two()))),
+  SQRT("sqrt", 1, over(c -> mul(c.out(), c.two()))),
+  ADD("add", 2, elementwiseLinear(v -> v, v -> v)),
+  SUB("sub", 2, elementwiseLinear(v -> v, v -> neg(v))),
+  MUL("mul", 2, bilinear(c -> of(mul(c.g(), c.in(1)), mul(c.in(0), c.g())))),
+  /** Linear in a, not in b: both rules written. */
   DIV(
       "div",
       2,
-      c -> of(div(c.g(), c.in(1)), neg(div(mul(c.g(), c.out()), c.in(1)))),
-      c ->
-          Rules.sumTangents(
-              c.t(0) == null ? null : div(c.t(0), c.in(1)),
-              c.t(1) == null ? null : div(mul(c.out(), c.t(1)), c.in(1)),
-              true,
-              c)),
-  /** attrs [transposeA, transposeB]; bilinear, so its VJP is its two transpose rules. */
-  MATMUL("matmul", 2, Rules::matmulVjp, Rules::matmulJvp),
+      rules(
+          c -> of(div(c.g(), c.in(1)), neg(div(mul(c.g(), c.out()), c.in(1)))),
+          c ->
+              Rules.sumTangents(
+                  c.t(0) == null ? null : div(c.t(0), c.in(1)),
+                  c.t(1) == null ? null : div(mul(c.out(), c.t(1)), c.in(1)),
+                  true,
+                  c))),
+  /** attrs [transposeA, transposeB]; bilinear, so only its two transpose rules are written. */
+  MATMUL("matmul", 2, bilinear(Rules::matmulTransposes)),
   /** attrs [keepdims, axis...]. */
-  SUM("sum", 1, c -> of(Rules.unreduce(c, c.g())), c -> Rules.reduceLike(c, c.t(0))),
-  MEAN(
-      "mean",
-      1,
-      c -> of(Rules.unreduce(c, div(c.g(), c.scalar(Rules.reducedCount(c))))),
-      c -> Rules.reduceLike(c, c.t(0))),
+  SUM("sum", 1, linear(c -> of(Rules.unreduce(c, c.g())))),
+  MEAN("mean", 1, linear(c -> of(Rules.unreduce(c, div(c.g(), c.scalar(Rules.reducedCount(c))))))),
   /** Not differentiable: use it under stopGradient (e.g. the shift of a stable log-sum-exp). */
-  MAX("max", 1, Rules::notDifferentiable, Rules::notDifferentiableJvp),
-  SUM_TO_SHAPE(
-      "sumToShape",
-      1,
-      c -> of(broadcastTo(c.g(), c.in(0).shape())),
-      c -> sumToShape(c.t(0), c.node().shape)),
-  RESHAPE(
-      "reshape", 1, c -> of(reshape(c.g(), c.in(0).shape())), c -> reshape(c.t(0), c.node().shape)),
-  TRANSPOSE(
-      "transpose",
-      1,
-      c -> of(transpose(c.g(), Rules.inversePerm(c))),
-      c -> transpose(c.t(0), Rules.perm(c))),
-  BROADCAST_TO(
-      "broadcastTo",
-      1,
-      c -> of(sumToShape(c.g(), c.in(0).shape())),
-      c -> broadcastTo(c.t(0), c.node().shape)),
+  MAX("max", 1, NOT_DIFFERENTIABLE),
+  SUM_TO_SHAPE("sumToShape", 1, linear(c -> of(broadcastTo(c.g(), c.in(0).shape())))),
+  RESHAPE("reshape", 1, linear(c -> of(reshape(c.g(), c.in(0).shape())))),
+  TRANSPOSE("transpose", 1, linear(c -> of(transpose(c.g(), Rules.inversePerm(c))))),
+  BROADCAST_TO("broadcastTo", 1, linear(c -> of(sumToShape(c.g(), c.in(0).shape())))),
   /** A Java function on host arrays; differentiable only through a bprop of its own. */
-  CALLBACK("callback", -1, Rules::callbackVjp, Rules::callbackJvp),
+  CALLBACK("callback", -1, rules(Rules::callbackVjp, Rules::callbackJvp)),
 
   // ---- Java-only markers, lowered to identity ----
   /** A graph input: an argument, a parameter, or a captured constant. */
-  INPUT("input", "identity", 0, null, null),
+  INPUT("input", "identity", 0, CONSTANT),
   /** Blocks every derivative through it. */
-  STOP_GRADIENT("stopGradient", "identity", 1, c -> of((Tensor) null), c -> null),
+  STOP_GRADIENT("stopGradient", "identity", 1, ZERO),
   /** One output leaf of a Cell with a custom bprop; the bprop gives its inputs' cotangents. */
-  CUSTOM_VJP("customVjp", "identity", 1, null, c -> c.t(0));
+  CUSTOM_VJP("customVjp", "identity", 1, rules(null, c -> c.t(0)));
 
   /** The op's name; for a kernel, the engine's (ops.def), the same in Java, C++, kernels, tests and benchmarks. */
   public final String opName;
@@ -145,16 +129,16 @@ public enum Op {
   /** The engine's id of {@link #kernelName}, looked up by name when the class is initialised. */
   private int kernelId = -1;
 
-  Op(String opName, int arity, Rules.Vjp vjp, Rules.Jvp jvp) {
-    this(opName, opName, arity, vjp, jvp);
+  Op(String opName, int arity, Rules.Derivative d) {
+    this(opName, opName, arity, d);
   }
 
-  Op(String opName, String kernelName, int arity, Rules.Vjp vjp, Rules.Jvp jvp) {
+  Op(String opName, String kernelName, int arity, Rules.Derivative d) {
     this.opName = opName;
     this.kernelName = kernelName;
     this.arity = arity;
-    this.vjp = vjp;
-    this.jvp = jvp;
+    this.vjp = d.vjp();
+    this.jvp = d.jvp();
   }
 
   /** The engine's kernel ids by name, read once from its op table. */
@@ -217,10 +201,6 @@ public enum Op {
     Node[] nodes = new Node[in.length];
     for (int i = 0; i < in.length; i++) nodes[i] = trace.nodeOf(in[i]);
     return trace.record(this, nodes, attrs, scalar).tensor();
-  }
-
-  private static Tensor[] of(Tensor... cotangents) {
-    return cotangents;
   }
 
   @Override
