@@ -1,6 +1,11 @@
 package dev.adjoint;
 
 import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.internal.Compiled;
+import dev.adjoint.internal.Engine;
+import dev.adjoint.internal.NativeMemory;
+import dev.adjoint.internal.Storage;
+import dev.adjoint.internal.Trace;
 
 /**
  * Engine-wide information and settings.
@@ -34,7 +39,7 @@ public final class Adjoint {
         + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
         + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
         + "CUDA:    " + cuda + "\n"
-        + "         " + dev.adjoint.cuda.CudaRuntime.probe() + "\n"
+        + "         " + Engine.cudaProbe() + "\n"
         + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
   }
 

@@ -1,5 +1,15 @@
 package dev.adjoint;
 
+import dev.adjoint.internal.BpropCall;
+import dev.adjoint.internal.CompileCache;
+import dev.adjoint.internal.Compiled;
+import dev.adjoint.internal.Engine;
+import dev.adjoint.internal.Feed;
+import dev.adjoint.internal.Format;
+import dev.adjoint.internal.Node;
+import dev.adjoint.internal.Structure;
+import dev.adjoint.internal.Trace;
+import dev.adjoint.internal.ValueCell;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -8,7 +18,6 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -99,7 +108,7 @@ public abstract class Cell implements AutoCloseable {
   private Compiled compiledFor(Value[] args, List<Tensor> flat) {
     Device device = null;
     StringBuilder key = new StringBuilder();
-    for (Value a : args) key.append(Tuple.structureOf(a)).append('|');
+    for (Value a : args) key.append(Structure.of(a)).append('|');
     for (int i = 0; i < flat.size(); i++) {
       Tensor t = flat.get(i);
       if (t.isSymbolic())
@@ -131,7 +140,7 @@ public abstract class Cell implements AutoCloseable {
       Value[] symbolic = new Value[args.length];
       for (int i = 0; i < args.length; i++)
         symbolic[i] =
-            Tuple.map(
+            Structure.map(
                 args[i],
                 t -> trace.input(t.dtype(), t.shape(), new Feed.Arg(counter[0]++)).tensor());
       Value out = invoke(symbolic);
@@ -169,8 +178,12 @@ public abstract class Cell implements AutoCloseable {
                 + " (an extra call argument?); a cell that ignores arguments on purpose overrides arity()");
   }
 
-  /** Whether a top-level call checks that every argument is used; internal wrapper cells say no. */
-  boolean checksUnusedArguments() {
+  /**
+   * Whether a call from outside a trace checks that construct reads every argument (Note [Unused
+   * arguments]). A wrapper cell that hands its arguments on to another cell (an optimizer's step, a
+   * gradient) returns false: the cell it calls is inlined, and decides for itself what it reads.
+   */
+  protected boolean checksUnusedArguments() {
     return true;
   }
 
@@ -189,7 +202,7 @@ public abstract class Cell implements AutoCloseable {
   }
 
   /** Inside a trace: construct, wrapped in the custom-derivative marker when bprop is overridden. */
-  final Value invoke(Value[] args) {
+  private Value invoke(Value[] args) {
     if (arity() >= 0 && args.length != arity())
       throw new AdjointException(name() + " takes " + arity() + " arguments, got " + args.length);
     int[] depth = DEPTH.get();
@@ -199,14 +212,19 @@ public abstract class Cell implements AutoCloseable {
     depth[0]++;
     try {
       if (hasCustomBprop()) return BpropCall.wrap(this, args);
-      return constructValues(args);
+      return runConstruct(args);
     } finally {
       depth[0]--;
     }
   }
 
-  /** Calls construct; subclasses that accept tuples (GradOperation's cells) override this. */
-  Value constructValues(Value[] args) {
+  /** Calls construct; a {@link ValueCell} (GradOperation's cells) takes Tuple arguments as they are. */
+  Value runConstruct(Value[] args) {
+    if (this instanceof ValueCell v) {
+      Value out = v.constructValues(args);
+      if (out == null) throw new AdjointException(name() + ".construct returned null");
+      return out;
+    }
     Tensor[] tensors = new Tensor[args.length];
     for (int i = 0; i < args.length; i++) {
       if (!(args[i] instanceof Tensor t))
@@ -225,7 +243,7 @@ public abstract class Cell implements AutoCloseable {
     }
   }
 
-  final boolean hasCustomBprop() {
+  private boolean hasCustomBprop() {
     Boolean b = hasBprop;
     if (b == null) {
       try {

@@ -1,5 +1,11 @@
 package dev.adjoint;
 
+import dev.adjoint.internal.Format;
+import dev.adjoint.internal.HostFunctions;
+import dev.adjoint.internal.Op;
+import dev.adjoint.internal.Shapes;
+import dev.adjoint.internal.Trace;
+
 /**
  * The primitive ops. Inside a trace they record graph nodes; on concrete tensors outside any trace they
  * run at once (a one-op graph, compiled once per signature and cached). Binary ops broadcast as NumPy
@@ -16,27 +22,12 @@ public final class Ops {
 
   private static final long[] NO_ATTRS = new long[0];
 
-  /** Records (inside a trace) or runs (outside) one primitive. */
-  static Tensor apply(Op op, long[] attrs, double scalar, Tensor... in) {
-    if (in == null) throw new AdjointException(op.opName + ": inputs are null");
-    for (int i = 0; i < in.length; i++)
-      if (in[i] == null) throw new AdjointException(op.opName + ": input " + i + " is null");
-    Trace trace = Trace.current();
-    if (trace == null) return Eager.run(op, attrs, scalar, in);
-    Node[] nodes = new Node[in.length];
-    for (int i = 0; i < in.length; i++) {
-      if (in[i] == null) throw new AdjointException(op.opName + ": input " + i + " is null");
-      nodes[i] = trace.nodeOf(in[i]);
-    }
-    return trace.record(op, nodes, attrs, scalar).tensor();
-  }
-
   private static Tensor unary(Op op, Tensor x) {
-    return apply(op, NO_ATTRS, 0, x);
+    return op.apply(NO_ATTRS, 0, x);
   }
 
   private static Tensor binary(Op op, Tensor a, Tensor b) {
-    return apply(op, NO_ATTRS, 0, a, b);
+    return op.apply(NO_ATTRS, 0, a, b);
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -125,7 +116,7 @@ public final class Ops {
    * to BLAS as flags. Leading (batch) axes broadcast.
    */
   public static Tensor matmul(Tensor a, Tensor b, boolean transposeA, boolean transposeB) {
-    return apply(Op.MATMUL, new long[] {transposeA ? 1 : 0, transposeB ? 1 : 0}, 0, a, b);
+    return Op.MATMUL.apply(new long[] {transposeA ? 1 : 0, transposeB ? 1 : 0}, 0, a, b);
   }
 
   // ---------------------------------------------------------------- reductions
@@ -137,7 +128,7 @@ public final class Ops {
 
   /** Sum over {@code axes} (all when none are given); negative axes count from the end. */
   public static Tensor sum(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.SUM, reduceAttrs("sum", x, keepdims, axes), 0, x);
+    return Op.SUM.apply(reduceAttrs("sum", x, keepdims, axes), 0, x);
   }
 
   public static Tensor mean(Tensor x) {
@@ -145,18 +136,18 @@ public final class Ops {
   }
 
   public static Tensor mean(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.MEAN, reduceAttrs("mean", x, keepdims, axes), 0, x);
+    return Op.MEAN.apply(reduceAttrs("mean", x, keepdims, axes), 0, x);
   }
 
   /** Maximum over axes; not differentiable (use it under {@link #stopGradient}). */
   public static Tensor max(Tensor x, boolean keepdims, int... axes) {
-    return apply(Op.MAX, reduceAttrs("max", x, keepdims, axes), 0, x);
+    return Op.MAX.apply(reduceAttrs("max", x, keepdims, axes), 0, x);
   }
 
   /** Sums {@code x} down to {@code shape}: the reverse of broadcasting {@code shape} to x's shape. */
   public static Tensor sumToShape(Tensor x, long... shape) {
     Shapes.numel("sumToShape", shape);
-    return apply(Op.SUM_TO_SHAPE, shape.clone(), 0, x);
+    return Op.SUM_TO_SHAPE.apply(shape.clone(), 0, x);
   }
 
   private static long[] reduceAttrs(String op, Tensor x, boolean keepdims, int[] axes) {
@@ -196,17 +187,17 @@ public final class Ops {
     if (x != null && inferred == 0 && known != x.numel())
       throw new AdjointException(
           "reshape: " + x.describe() + " has " + x.numel() + " elements, shape " + Format.shape(shape) + " has " + known);
-    return apply(Op.RESHAPE, shape.clone(), 0, x);
+    return Op.RESHAPE.apply(shape.clone(), 0, x);
   }
 
   /** Permutes axes; with no perm, reverses them. */
   public static Tensor transpose(Tensor x, long... perm) {
-    return apply(Op.TRANSPOSE, perm.clone(), 0, x);
+    return Op.TRANSPOSE.apply(perm.clone(), 0, x);
   }
 
   public static Tensor broadcastTo(Tensor x, long... shape) {
     Shapes.numel("broadcastTo", shape);
-    return apply(Op.BROADCAST_TO, shape.clone(), 0, x);
+    return Op.BROADCAST_TO.apply(shape.clone(), 0, x);
   }
 
   // ---------------------------------------------------------------- constants
@@ -218,7 +209,7 @@ public final class Ops {
     long[] attrs = new long[shape.length + 1];
     attrs[0] = dtype.code;
     System.arraycopy(shape, 0, attrs, 1, shape.length);
-    return apply(Op.FILL, attrs, value);
+    return Op.FILL.apply(attrs, value);
   }
 
   /** A rank-0 constant; broadcasts against anything. */
@@ -240,6 +231,28 @@ public final class Ops {
   public static Tensor stopGradient(Tensor x) {
     if (Trace.current() == null) return x; // nothing is being differentiated outside a trace
     return unary(Op.STOP_GRADIENT, x);
+  }
+
+  // ---------------------------------------------------------------- in-place updates
+
+  /**
+   * Writes {@code value} into {@code parameter} in place (same shape and dtype). Inside a Cell being
+   * traced, such as an optimizer's step, the write is part of the compiled graph: it happens at the end of
+   * every run, atomically with respect to other runs (Note [Parameter consistency]), and reads of the
+   * parameter in that graph see its value from before the step. Outside a trace it is
+   * {@link Parameter#assign}.
+   *
+   * <pre>{@code
+   * // in an Optimizer's update(grads), which is traced into the step:
+   * Ops.assign(p, Ops.sub(p, Ops.mul(grads[i], lr)));
+   * }</pre>
+   */
+  public static void assign(Parameter parameter, Tensor value) {
+    if (parameter == null) throw new AdjointException("assign: parameter is null");
+    if (value == null) throw new AdjointException("assign: value for parameter '" + parameter.name() + "' is null");
+    Trace trace = Trace.current();
+    if (trace == null) parameter.assign(value);
+    else trace.update(parameter, value);
   }
 
   // ---------------------------------------------------------------- host code

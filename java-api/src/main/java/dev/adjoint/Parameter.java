@@ -1,5 +1,7 @@
 package dev.adjoint;
 
+import dev.adjoint.internal.ParameterLock;
+import dev.adjoint.internal.Storage;
 import java.util.Arrays;
 
 /**

@@ -1,6 +1,10 @@
 package dev.adjoint;
 
-import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.internal.Format;
+import dev.adjoint.internal.Node;
+import dev.adjoint.internal.ParameterLock;
+import dev.adjoint.internal.Shapes;
+import dev.adjoint.internal.Storage;
 import java.util.Arrays;
 import java.util.Random;
 import org.bytedeco.javacpp.DoublePointer;
@@ -158,11 +162,6 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
           "Tensor.of: shape " + Format.shape(shape) + " needs " + n + " values, got " + have);
   }
 
-  /** Element count, overflow-checked. */
-  static long numel(long[] shape) {
-    return Shapes.numel("tensor", shape);
-  }
-
   // ---------------------------------------------------------------- properties
 
   public long[] shape() {
@@ -174,7 +173,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   }
 
   public long numel() {
-    return numel(shape);
+    return Shapes.numel("tensor", shape);
   }
 
   public DType dtype() {

@@ -3,7 +3,6 @@ package dev.adjoint;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * An immutable, possibly nested, sequence of values: {@code Tuple.of(dx, dy)}.
@@ -51,35 +50,6 @@ public final class Tuple implements Value, Iterable<Value> {
   @Override
   public Iterator<Value> iterator() {
     return items().iterator();
-  }
-
-  /** Rebuilds {@code structure} with its leaves replaced, in order, by {@code leaves}. */
-  static Value unflatten(Value structure, Iterator<? extends Value> leaves) {
-    if (structure instanceof Tensor) return leaves.next();
-    Tuple t = (Tuple) structure;
-    Value[] out = new Value[t.items.length];
-    for (int i = 0; i < out.length; i++) out[i] = unflatten(t.items[i], leaves);
-    return new Tuple(out);
-  }
-
-  static Value map(Value v, Function<Tensor, Value> f) {
-    if (v instanceof Tensor t) return f.apply(t);
-    Tuple t = (Tuple) v;
-    Value[] out = new Value[t.items.length];
-    for (int i = 0; i < out.length; i++) out[i] = map(t.items[i], f);
-    return new Tuple(out);
-  }
-
-  /** Structure only: "(T, (T, T))"; used in cache keys and error messages. */
-  static String structureOf(Value v) {
-    if (v instanceof Tensor) return "T";
-    StringBuilder sb = new StringBuilder("(");
-    Tuple t = (Tuple) v;
-    for (int i = 0; i < t.items.length; i++) {
-      if (i > 0) sb.append(", ");
-      sb.append(structureOf(t.items[i]));
-    }
-    return sb.append(t.items.length == 1 ? ",)" : ")").toString();
   }
 
   @Override

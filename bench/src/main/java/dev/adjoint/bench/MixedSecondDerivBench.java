@@ -2,11 +2,10 @@ package dev.adjoint.bench;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
-import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import dev.adjoint.examples.Tutorial;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -2,10 +2,10 @@ package dev.adjoint.bench;
 
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.BytePointer;

@@ -2,10 +2,8 @@ package dev.adjoint.bench;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
-import dev.adjoint.Ops;
-import dev.adjoint.Parameter;
 import dev.adjoint.Tensor;
+import dev.adjoint.autodiff.GradOperation;
 import dev.adjoint.examples.Tutorial;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

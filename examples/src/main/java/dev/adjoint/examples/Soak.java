@@ -2,11 +2,11 @@ package dev.adjoint.examples;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -1,13 +1,13 @@
 package dev.adjoint.examples;
 
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import java.io.PrintStream;
 
 /**

@@ -1,15 +1,21 @@
 package dev.adjoint.tests;
 
+import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.d;
+import static dev.adjoint.tests.Check.shape;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
+import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
-import dev.adjoint.examples.Tutorial;
+import dev.adjoint.Tuple;
+import dev.adjoint.autodiff.GradOperation;
 import org.junit.jupiter.api.Test;
 
 /** A compiled gradient is reused: 10,000 calls compile once, give identical results, keep nothing alive. */
@@ -18,7 +24,7 @@ class CacheAndMemoryTest {
   void tenThousandCallsCompileOnce() {
     Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});
     Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}});
-    Cell grad = new GradOperation().of(new Tutorial.Net());
+    Cell grad = new GradOperation().of(new TutorialTest.Net());
     float[] first;
     try (Tensor t = grad.call(x, y).asTensor()) {
       first = t.toFloatArray();
@@ -49,10 +55,50 @@ class CacheAndMemoryTest {
 
   @Test
   void parametersAreReadFreshEachCall() {
-    Tutorial.Net net = new Tutorial.Net();
+    TutorialTest.Net net = new TutorialTest.Net();
     Tensor x = Tensor.of(new float[] {1, 2}, 1, 2), y = Tensor.of(new float[] {3, 4}, 2, 1);
     assertEquals(11.0, net.call(x, y).asTensor().item(), 1e-6);
     net.z.assign(Tensor.of(new float[] {2f}));
     assertEquals(22.0, net.call(x, y).asTensor().item(), 1e-6);
+  }
+
+  // ------------------------------------------------------------------ outputs and cache keys
+
+  /** The same tensor returned twice in a tuple: two independent, correct outputs. */
+  @Test
+  void sameTensorReturnedTwice() {
+    Tensor x = d(0.5, 1.5);
+    Tuple t =
+        Cell.of(
+                in -> {
+                  Tensor s = Ops.sin(in[0]);
+                  return Tuple.of(s, s);
+                })
+            .call(x)
+            .asTuple();
+    close(t.get(0), 1e-12, Math.sin(0.5), Math.sin(1.5));
+    close(t.get(1), 1e-12, Math.sin(0.5), Math.sin(1.5));
+    t.tensor(0).close();
+    close(t.get(1), 1e-12, Math.sin(0.5), Math.sin(1.5));
+  }
+
+  @Test
+  void cacheKeyedByDtype() {
+    Cell net = Cell.of(in -> Ops.sin(in[0]));
+    Tensor f = net.apply(Tensor.of(new float[] {0.5f}));
+    Tensor g = net.apply(d(0.5));
+    assertEquals(DType.FLOAT32, f.dtype());
+    assertEquals(DType.FLOAT64, g.dtype());
+    assertEquals(2, net.compiledSignatures());
+  }
+
+  @Test
+  void sensStructureChangesRecompile() {
+    Cell net = Cell.of(in -> Tuple.of(Ops.sin(in[0]), Ops.cos(in[0])));
+    Cell g = GradOperation.builder().sensParam(true).build().of(net);
+    Tensor x = d(0.5);
+    close(g.call(x, Tuple.of(d(1), d(0))), 1e-12, Math.cos(0.5));
+    assertThrows(AdjointException.class, () -> g.call(x, d(1)));
+    assertThrows(AdjointException.class, () -> g.call(x, Tuple.of(Tuple.of(d(1)), d(0))));
   }
 }

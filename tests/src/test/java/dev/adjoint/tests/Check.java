@@ -56,6 +56,11 @@ final class Check {
     };
   }
 
+  /** A float64 vector: {@code d(0.5, 1.5)}. */
+  static Tensor d(double... v) {
+    return Tensor.of(v, v.length);
+  }
+
   static long[] shape(long... s) {
     return s;
   }

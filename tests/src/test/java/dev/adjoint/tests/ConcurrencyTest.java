@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.autodiff.GradOperation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.adjoint.Adjoint;
 import dev.adjoint.Cell;
 import dev.adjoint.Device;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
-import dev.adjoint.examples.Tutorial;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,7 +38,7 @@ class CudaConformanceTest {
   void everyOpFirstAndSecondOrderMatchesCpu() {
     requireGpu();
     Device gpu = Device.cuda(0);
-    for (Map.Entry<dev.adjoint.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
+    for (Map.Entry<dev.adjoint.internal.Op, GradcheckTest.Case> e : GradcheckTest.CASES.entrySet()) {
       Random rnd = new Random(e.getKey().ordinal());
       Tensor[] cpu = e.getValue().inputs().make(rnd);
       Tensor[] onGpu = new Tensor[cpu.length];
@@ -62,7 +61,7 @@ class CudaConformanceTest {
     Device gpu = Device.cuda(0);
     Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}}).to(gpu);
     Tensor y = Tensor.of(new float[][] {{0.11f, 3.3f, 1.1f}, {1.1f, 0.2f, 1.4f}, {1.1f, 2.2f, 0.3f}}).to(gpu);
-    Value dx = new GradOperation().of(new Tutorial.StopNet(false)).call(x, y);
+    Value dx = new GradOperation().of(new TutorialTest.StopNet(false)).call(x, y);
     Check.close(dx.asTensor().to(Device.CPU), 1e-5, 9.02, 5.4, 7.2, 9.02, 5.4, 7.2);
   }
 
@@ -77,7 +76,7 @@ class CudaConformanceTest {
     Cell cube = HigherOrderTest.nest(new HigherOrderTest.Cube(), 2);
     Check.close(cube.call(x.to(gpu)).asTensor().to(Device.CPU), 1e-12, cube.call(x).asTensor().toDoubleArray());
     GradOperation all = GradOperation.builder().getAll(true).build();
-    Cell mimo = all.of(all.of(new Tutorial.MimoNet()));
+    Cell mimo = all.of(all.of(new TutorialTest.MimoNet()));
     Value a = mimo.call(x, y), b = mimo.call(x.to(gpu), y.to(gpu));
     for (int k = 0; k < 2; k++)
       Check.close(b.leaves().get(k).to(Device.CPU), 1e-12, a.leaves().get(k).toDoubleArray());
@@ -89,8 +88,8 @@ class CudaConformanceTest {
     Device gpu = Device.cuda(0);
     OptimizerTest.Quadratic onCpu = new OptimizerTest.Quadratic(), onGpu = new OptimizerTest.Quadratic();
     onGpu.to(gpu);
-    Cell cpuStep = new dev.adjoint.Adam(onCpu.trainableParams(), 0.05).step(onCpu);
-    Cell gpuStep = new dev.adjoint.Adam(onGpu.trainableParams(), 0.05).step(onGpu);
+    Cell cpuStep = new dev.adjoint.optim.Adam(onCpu.trainableParams(), 0.05).step(onCpu);
+    Cell gpuStep = new dev.adjoint.optim.Adam(onGpu.trainableParams(), 0.05).step(onGpu);
     Tensor target = OptimizerTest.TARGET, targetGpu = target.to(gpu);
     for (int i = 0; i < 20; i++) {
       cpuStep.apply(target).close();

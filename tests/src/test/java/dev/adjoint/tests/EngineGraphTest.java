@@ -1,11 +1,17 @@
 package dev.adjoint.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Op;
 import dev.adjoint.engine.AdjointEngine;
+import dev.adjoint.AdjointException;
+import dev.adjoint.internal.Op;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.bytedeco.javacpp.DoublePointer;
 import org.junit.jupiter.api.Test;
 
@@ -25,15 +31,30 @@ class EngineGraphTest {
     return g.addNode(op(op), in, in.length, attrs, attrs.length, 0);
   }
 
+  /** Every Java op finds its engine kernel by name (Note [Kernel ids by name] in Op: no shared order). */
   @Test
-  void opTableMatchesNativeKernelTable() {
-    int kernels = 0;
+  void everyJavaOpResolvesToAnEngineKernel() {
     for (Op o : Op.values()) {
-      if (!o.isKernel()) continue;
-      assertEquals(o.opName, AdjointEngine.opName(o.ordinal()), "kernel id " + o.ordinal());
-      kernels++;
+      assertTrue(o.kernelId() >= 0 && o.kernelId() < AdjointEngine.opCount(), o + ": kernel id " + o.kernelId());
+      assertEquals(o.kernelName, AdjointEngine.opName(o.kernelId()), "kernel of " + o);
+      if (o.isKernel()) assertEquals(o.opName, o.kernelName);
+      else assertEquals("identity", o.kernelName, o + " is a Java-only marker");
+      assertEquals(o.kernelId(), Op.kernelIdOf(o.kernelName));
     }
-    assertEquals(AdjointEngine.opCount(), kernels, "Java and native op tables have the same size");
+    AdjointException e = assertThrows(AdjointException.class, () -> Op.kernelIdOf("noSuchKernel"));
+    assertTrue(e.getMessage().contains("no kernel named noSuchKernel"), e.getMessage());
+  }
+
+  /** ...and every engine kernel has its Java entry, so an op cannot be half-added. */
+  @Test
+  void everyEngineKernelHasAJavaEntry() {
+    Set<String> java = new HashSet<>();
+    for (Op o : Op.values()) if (o.isKernel()) java.add(o.opName);
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < AdjointEngine.opCount(); i++)
+      if (!java.contains(AdjointEngine.opName(i))) missing.add(AdjointEngine.opName(i));
+    assertTrue(missing.isEmpty(), "engine kernels without a Java op: " + missing);
+    assertEquals(AdjointEngine.opCount(), java.size(), "Java and native op tables have the same size");
   }
 
   @Test

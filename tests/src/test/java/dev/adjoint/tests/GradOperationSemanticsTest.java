@@ -1,6 +1,7 @@
 package dev.adjoint.tests;
 
 import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.d;
 import static dev.adjoint.tests.Check.shape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -9,13 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import org.junit.jupiter.api.Test;
 
 /** Each rule of DESIGN.md's "Semantics to match", with values worked out by hand. */
@@ -176,5 +177,84 @@ class GradOperationSemanticsTest {
 
     AdjointException noList = assertThrows(AdjointException.class, () -> GradOperation.builder().getByList(true).build().of(sin));
     assertTrue(noList.getMessage().contains("getByList"), noList.getMessage());
+  }
+
+  // ------------------------------------------------------------------ result structure, unused inputs, nested sens, repeated parameters
+
+  /** Two unused inputs of the same shape each get their own zeros. */
+  @Test
+  void twoUnusedInputsGetZeros() {
+    Tensor x = d(0.5, 1.5), y = d(1, 2), z = d(3, 4);
+    Tuple g =
+        GradOperation.builder().getAll(true).build().of(Cell.of(in -> Ops.sin(in[0]))).call(x, y, z).asTuple();
+    close(g.get(0), 1e-12, Math.cos(0.5), Math.cos(1.5));
+    close(g.get(1), 1e-12, 0, 0);
+    g.tensor(1).close();
+    close(g.get(2), 1e-12, 0, 0);
+  }
+
+  static final class Lin extends Cell {
+    final Parameter w = parameter("w", Tensor.of(new double[] {2}, 1));
+    final Parameter b = parameter("b", Tensor.of(new double[] {5}, 1));
+
+    @Override
+    public Value construct(Tensor... in) {
+      return Ops.add(Ops.mul(in[0], w), b);
+    }
+  }
+
+  @Test
+  void resultStructureForEveryFlagCombination() {
+    Lin net = new Lin();
+    Tensor x = d(1, 3);
+    ParameterTuple ps = net.trainableParams();
+    // one input, getAll: (dx,)
+    Tuple all = GradOperation.builder().getAll(true).build().of(net).call(x).asTuple();
+    assertEquals(1, all.size());
+    close(all.get(0), 1e-12, 2, 2);
+    // getByList with a single Parameter: bare tensor
+    Value dw = GradOperation.builder().getByList(true).build().of(net, net.w).call(x);
+    close(dw, 1e-12, 4);
+    // getAll + single Parameter: ((dx,), dw)
+    Tuple both = GradOperation.builder().getAll(true).getByList(true).build().of(net, net.w).call(x).asTuple();
+    assertEquals(2, both.size());
+    assertEquals(1, both.get(0).asTuple().size());
+    close(both.get(1), 1e-12, 4);
+    // getAll + ParameterTuple + sens: ((dx,), (dw, db))
+    Tuple s =
+        GradOperation.builder().getAll(true).getByList(true).sensParam(true).build().of(net, ps)
+            .call(x, d(1, 2))
+            .asTuple();
+    close(s.get(0).asTuple().get(0), 1e-12, 2, 4);
+    close(s.get(1).asTuple().get(0), 1e-12, 1 + 6);
+    close(s.get(1).asTuple().get(1), 1e-12, 3);
+    // getByList + ParameterTuple of one: (dw,)
+    Tuple one = GradOperation.builder().getByList(true).build().of(net, ParameterTuple.of(net.b)).call(x).asTuple();
+    assertEquals(1, one.size());
+    close(one.get(0), 1e-12, 2);
+  }
+
+  /** Nested tuple output ((a, b), c) with a nested sens. */
+  @Test
+  void nestedTupleSens() {
+    Tensor x = d(0.5, 1.5);
+    Cell net = Cell.of(in -> Tuple.of(Tuple.of(Ops.sin(in[0]), Ops.cos(in[0])), Ops.square(in[0])));
+    Value g =
+        GradOperation.builder().sensParam(true).build().of(net)
+            .call(x, Tuple.of(Tuple.of(d(1, 0), d(0, 1)), d(1, 1)));
+    close(g, 1e-12, Math.cos(0.5) + 1.0, -Math.sin(1.5) + 3.0);
+    AdjointException e =
+        assertThrows(
+            AdjointException.class,
+            () -> GradOperation.builder().sensParam(true).build().of(net).call(x, Tuple.of(d(1, 0), d(0, 1), d(1, 1))));
+    assertTrue(e.getMessage().contains("structure"), e.getMessage());
+  }
+
+  @Test
+  void sameParameterTwiceInList() {
+    Lin net = new Lin();
+    Tuple g = GradOperation.builder().getByList(true).build().of(net, ParameterTuple.of(net.w, net.w)).call(d(1, 3)).asTuple();
+    close(g.get(0), 1e-12, 4);
+    close(g.get(1), 1e-12, 4);
   }
 }

@@ -1,15 +1,18 @@
 package dev.adjoint.tests;
 
+import static dev.adjoint.tests.Check.d;
+import static dev.adjoint.tests.Check.shape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
-import dev.adjoint.Gradcheck;
-import dev.adjoint.Op;
+import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
+import dev.adjoint.autodiff.Autodiff;
+import dev.adjoint.autodiff.Gradcheck;
+import dev.adjoint.internal.Op;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -190,5 +193,20 @@ class GradcheckTest {
     Random rnd = new Random(9);
     Tensor labels = Tensor.of(new double[] {0, 1, 0, 1, 0, 0}, 2, 3);
     Gradcheck.check(in -> Ops.softmaxCrossEntropy(in[0], labels), 2, 1e-6, 1e-5, rnd, rand(rnd, -2, 2, 2, 3));
+  }
+
+  // ------------------------------------------------------------------ broadcasts that change rank
+
+  @Test
+  void rankChangingBroadcastsGradcheck() {
+    java.util.Random r = new java.util.Random(3);
+    java.util.function.Function<long[], Tensor> rnd =
+        s -> Tensor.uniform(r, DType.FLOAT64, -1, 1, s);
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.mul(in[0], Ops.sin(in[1])), 2, rnd.apply(new long[] {}), rnd.apply(new long[] {2, 3}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.div(in[0], Ops.add(Ops.square(in[1]), 1.0)), 2, rnd.apply(new long[] {2, 1, 3}), rnd.apply(new long[] {4, 1}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.matmul(in[0], in[1]), 2, rnd.apply(new long[] {2, 3, 4}), rnd.apply(new long[] {4, 5}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.matmul(in[0], in[1], true, true), 2, rnd.apply(new long[] {4, 3}), rnd.apply(new long[] {2, 5, 4}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.sin(Ops.matmul(in[0], in[1])), 2, rnd.apply(new long[] {1, 3, 4}), rnd.apply(new long[] {2, 4, 5}));
+    dev.adjoint.autodiff.Gradcheck.check(in -> Ops.sub(in[0], Ops.mean(in[1], true, -1)), 2, rnd.apply(new long[] {3}), rnd.apply(new long[] {2, 3}));
   }
 }

@@ -5,11 +5,11 @@ import static dev.adjoint.tests.Check.shape;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
+import dev.adjoint.autodiff.Autodiff;
 import org.junit.jupiter.api.Test;
 
 /**

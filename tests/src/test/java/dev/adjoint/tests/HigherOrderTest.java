@@ -1,21 +1,25 @@
 package dev.adjoint.tests;
 
 import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.d;
 import static dev.adjoint.tests.Check.shape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
+import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.Autodiff;
+import dev.adjoint.autodiff.GradOperation;
 import org.junit.jupiter.api.Test;
 
 /** Nested GradOperation to any order, mixed partials and cross derivatives, custom bprop. */
@@ -225,5 +229,195 @@ class HigherOrderTest {
     double w = 0.7, expect = 0;
     for (double v : xs) expect -= v * v * Math.sin(v * w);
     close(gg.call(x).asTuple().get(0), shape(1), 1e-12, expect);
+  }
+
+  // ------------------------------------------------------------------ custom bprop: tuple outputs, reuse, nesting, validation, forward mode; nested GradOperation with parameters
+
+  /** A bprop cell with a tuple output: bprop sees out/dout as tuples. Scales dx by 10. */
+  static final class TwoOut extends Cell {
+    @Override
+    public Value construct(Tensor... in) {
+      return Tuple.of(Ops.sin(in[0]), Ops.mul(in[0], in[1]));
+    }
+
+    @Override
+    public Tuple bprop(Tensor[] in, Value out, Value dout) {
+      Tuple o = out.asTuple(), g = dout.asTuple();
+      Tensor dx = Ops.add(Ops.mul(g.tensor(0), Ops.cos(in[0])), Ops.mul(g.tensor(1), in[1]));
+      Tensor dy = Ops.mul(g.tensor(1), in[0]);
+      assertEquals(2, o.size());
+      return Tuple.of(Ops.mul(dx, 10.0), dy);
+    }
+  }
+
+  @Test
+  void bpropCellUsedTwiceAndWithOtherParams() {
+    TwoOut two = new TwoOut();
+    Tensor x = d(0.5), y = d(2);
+    // used twice: f = sum of both outputs of two(x, y) and of two(y, x)
+    Cell net =
+        Cell.of(
+            in -> {
+              Tuple a = two.call(in[0], in[1]).asTuple();
+              Tuple b = two.call(in[1], in[0]).asTuple();
+              return Ops.add(Ops.add(a.tensor(0), a.tensor(1)), Ops.add(b.tensor(0), b.tensor(1)));
+            });
+    Tuple g = GradOperation.builder().getAll(true).build().of(net).call(x, y).asTuple();
+    double xv = 0.5, yv = 2;
+    close(g.get(0), 1e-12, 10 * (Math.cos(xv) + yv) + yv);
+    close(g.get(1), 1e-12, xv + 10 * (Math.cos(yv) + xv));
+  }
+
+  static final class WithBpropInside extends Cell {
+    final Parameter w = parameter("w", Tensor.of(new double[] {3}, 1));
+    final TwoOut two = new TwoOut();
+
+    @Override
+    public Value construct(Tensor... in) {
+      Tuple t = two.call(Ops.mul(in[0], w), in[0]).asTuple();
+      return Ops.add(t.tensor(0), t.tensor(1));
+    }
+  }
+
+  @Test
+  void getByListOnOtherParamsThroughBpropCell() {
+    WithBpropInside net = new WithBpropInside();
+    Tensor x = d(0.5);
+    // f = sin(xw) + xw*x; bprop scales d/d(first input) by 10: d/du = 10 (cos(u) + x), u = xw
+    double xv = 0.5, w = 3, u = xv * w;
+    Value dw = GradOperation.builder().getByList(true).build().of(net, net.w).call(x);
+    close(dw, 1e-12, 10 * (Math.cos(u) + xv) * xv);
+  }
+
+  /** bprop that ignores dout; nested bprop cells (outer's bprop wins). */
+  @Test
+  void bpropIgnoringDoutAndNestedBprop() {
+    Cell inner = Check.sinWithBprop("Inner", (in, out, dout) -> Tuple.of(Ops.fill(DType.FLOAT64, 7, in[0].shape())));
+    Cell outer =
+        new Cell() {
+          @Override
+          public Value construct(Tensor... in) {
+            return Ops.mul(inner.call(in[0]).asTensor(), 2.0);
+          }
+
+          @Override
+          public Tuple bprop(Tensor[] in, Value out, Value dout) {
+            return Tuple.of(Ops.mul(dout.asTensor(), 3.0));
+          }
+        };
+    Tensor x = d(0.5, 1);
+    close(new GradOperation().of(inner).call(x), 1e-12, 7, 7);
+    close(new GradOperation().of(outer).call(x), 1e-12, 3, 3);
+    Cell wrap = Cell.of(in -> Ops.mul(outer.call(in[0]).asTensor(), in[0]));
+    // d/dx (outer(x) * x) = 3 x + outer(x) = 3x + 2 sin x
+    close(new GradOperation().of(wrap).call(x), 1e-12, 1.5 + 2 * Math.sin(0.5), 3 + 2 * Math.sin(1));
+  }
+
+  @Test
+  void bpropReturningWrongThingsNamesTheCell() {
+    Tensor x = d(0.5, 1);
+    class BadShape extends Cell {
+      @Override
+      public Value construct(Tensor... in) {
+        return Ops.sin(in[0]);
+      }
+
+      @Override
+      public Tuple bprop(Tensor[] in, Value out, Value dout) {
+        return Tuple.of(Ops.sum(dout.asTensor()));
+      }
+    }
+    class BadDtype extends BadShape {
+      @Override
+      public Tuple bprop(Tensor[] in, Value out, Value dout) {
+        return Tuple.of(Ops.fill(DType.FLOAT32, 1, 2));
+      }
+    }
+    class BadCount extends BadShape {
+      @Override
+      public Tuple bprop(Tensor[] in, Value out, Value dout) {
+        return Tuple.of(dout, dout);
+      }
+    }
+    for (Cell c : new Cell[] {new BadShape(), new BadDtype(), new BadCount()}) {
+      AdjointException e = assertThrows(AdjointException.class, () -> new GradOperation().of(c).call(x));
+      assertTrue(e.getMessage().contains(c.name()), e.getMessage());
+      assertFalse(Ops.sin(x).isSymbolic());
+    }
+  }
+
+  /** Inner cell with a parameter and a sens; outer differentiates w.r.t. that parameter. */
+  @Test
+  void gradOfSensGradWithParameters() {
+    GradOperationSemanticsTest.Lin net = new GradOperationSemanticsTest.Lin(); // f = x w + b
+    Cell square = new Cell() {
+      final GradOperationSemanticsTest.Lin lin = net;
+
+      @Override
+      public Value construct(Tensor... in) {
+        return Ops.square(lin.call(in[0]).asTensor());
+      }
+    };
+    // inner: d/dx sum(s * (xw+b)^2) = 2 s (xw+b) w
+    Cell inner = GradOperation.builder().sensParam(true).build().of(square);
+    Tensor x = d(1, 3), s = d(1, 2);
+    close(inner.call(x, s), 1e-12, 2 * 1 * 7 * 2, 2 * 2 * 11 * 2);
+    // outer: d/dw of sum(2 s (xw+b) w) = sum(2 s (2 x w + b))
+    Value dw = GradOperation.builder().getByList(true).build().of(inner, net.w).call(x, s);
+    close(dw, 1e-12, 2 * 1 * (2 * 1 * 2 + 5) + 2 * 2 * (2 * 3 * 2 + 5));
+    // outer getAll as well: d/dx = 2 s w^2, d/ds = 2 (xw+b) w
+    Tuple both = GradOperation.builder().getAll(true).getByList(true).build().of(inner, net.w).call(x, s).asTuple();
+    close(both.get(0).asTuple().get(0), 1e-12, 8, 16);
+    close(both.get(0).asTuple().get(1), 1e-12, 28, 44);
+  }
+
+  @Test
+  void sameTensorTwiceIntoBpropCell() {
+    TwoOut two = new TwoOut();
+    Tensor x = d(0.5);
+    Cell net = Cell.of(in -> {
+      Tuple t = two.call(in[0], in[0]).asTuple();
+      return Ops.add(t.tensor(0), t.tensor(1));
+    });
+    // bprop: dx = 10 (cos x + x), dy = x; both flow to x
+    close(new GradOperation().of(net).call(x), 1e-12, 10 * (Math.cos(0.5) + 0.5) + 0.5);
+    Tuple all = GradOperation.builder().getAll(true).build().of(two).call(x, x).asTuple();
+    close(all.get(0), 1e-12, 10 * (Math.cos(0.5) + 0.5));
+    close(all.get(1), 1e-12, 0.5);
+  }
+
+  @Test
+  void thirdOrderInWeights() {
+    Scaled net = new Scaled();
+    Cell c = net;
+    for (int i = 0; i < 3; i++) c = GradOperation.builder().getByList(true).build().of(c, net.w);
+    double w = 0.7, x = 0.4;
+    // d3/dw3 sin(x w) = -x^3 cos(x w)
+    close(c.call(d(x)), 1e-12, -x * x * x * Math.cos(x * w));
+  }
+
+  @Test
+  void forwardAndReverseJacobianAgreeForBpropCell() {
+    Cell scaled = Check.sinWithBprop("Scaled", (in, out, dout) -> Tuple.of(Ops.mul(dout.asTensor(), 5.0)));
+    Tensor x = d(0.5, 1);
+    Value rev = Autodiff.jacobian(in -> scaled.call(in[0]), 0, false).apply(x);
+    Value fwd = Autodiff.jacobian(in -> scaled.call(in[0]), 0, true).apply(x);
+    close(rev, shape(2, 2), 1e-12, 5, 0, 0, 5);
+    close(fwd, shape(2, 2), 1e-12, 5, 0, 0, 5);
+  }
+
+  /** jvp through a multi-output bprop cell uses the bprop: J = [[10 cos x, 0], [10 y, x]]. */
+  @Test
+  void jvpThroughMultiOutputBpropCell() {
+    TwoOut two = new TwoOut();
+    double xv = 0.5, yv = 2, vx = 0.3, vy = -1.2;
+    Tuple r = Autodiff.jvp(in -> two.call(in[0], in[1]), new Tensor[] {d(xv), d(yv)}, new Tensor[] {d(vx), d(vy)});
+    Tuple t = r.get(1).asTuple();
+    close(t.get(0), 1e-12, 10 * Math.cos(xv) * vx);
+    close(t.get(1), 1e-12, 10 * yv * vx + xv * vy);
+    // tangent only on y
+    Tuple r2 = Autodiff.jvp(in -> two.call(in[0], in[1]), new Tensor[] {d(xv), d(yv)}, new Tensor[] {d(0), d(vy)});
+    close(r2.get(1).asTuple().get(0), 1e-12, 0);
+    close(r2.get(1).asTuple().get(1), 1e-12, xv * vy);
   }
 }

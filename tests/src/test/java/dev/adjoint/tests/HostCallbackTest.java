@@ -1,16 +1,20 @@
 package dev.adjoint.tests;
 
 import static dev.adjoint.tests.Check.close;
+import static dev.adjoint.tests.Check.d;
+import static dev.adjoint.tests.Check.shape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
-import dev.adjoint.GradOperation;
+import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Tuple;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.GradOperation;
 import org.junit.jupiter.api.Test;
 
 /** Java code as a graph node, run by the engine through a FunctionPointer callback. */
@@ -81,5 +85,20 @@ class HostCallbackTest {
     AdjointException e = assertThrows(AdjointException.class, () -> bad.call(x));
     assertTrue(e.getCause() instanceof IllegalArgumentException, String.valueOf(e.getCause()));
     close(new HostCube().call(x), 1e-12, 0.125, -3.375, 8);
+  }
+
+  // ------------------------------------------------------------------ integer inputs and outputs
+
+  @Test
+  void hostCallbackWithIntInput() {
+    Tensor i = Tensor.of(new int[] {1, 2, 3});
+    Tensor out =
+        Cell.of(in -> Ops.hostCall("twice", (a, o) -> { for (int k = 0; k < o.length; k++) o[k] = 2 * a[0][k]; }, DType.FLOAT64, new long[] {3}, in[0]))
+            .apply(i);
+    close(out, 1e-12, 2, 4, 6);
+    Tensor io =
+        Cell.of(in -> Ops.hostCall("inc", (a, o) -> { for (int k = 0; k < o.length; k++) o[k] = a[0][k] + 1; }, DType.INT32, new long[] {3}, in[0]))
+            .apply(i);
+    assertEquals(java.util.Arrays.toString(new int[] {2, 3, 4}), java.util.Arrays.toString(io.toIntArray()));
   }
 }

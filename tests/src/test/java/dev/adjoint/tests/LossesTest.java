@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
-import dev.adjoint.Gradcheck;
+import dev.adjoint.autodiff.Gradcheck;
 import dev.adjoint.Tensor;
 import dev.adjoint.nn.loss.Losses;
 import java.util.Random;

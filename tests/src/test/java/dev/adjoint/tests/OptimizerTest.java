@@ -1,16 +1,20 @@
 package dev.adjoint.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.adjoint.Adam;
 import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
 import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
-import dev.adjoint.SGD;
+import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
+import dev.adjoint.optim.Adam;
+import dev.adjoint.optim.Optimizer;
+import dev.adjoint.optim.SGD;
 import org.junit.jupiter.api.Test;
 
 /** Optimizer steps compiled into one graph: values against hand-computed updates, and convergence. */
@@ -66,5 +70,40 @@ class OptimizerTest {
     for (int i = 0; i < 500; i++) step.apply(TARGET).close();
     double loss = step.apply(TARGET).item();
     assertTrue(loss < 1e-3, "Adam did not converge: loss " + loss);
+  }
+
+  /** An optimizer written as a user would write one, on the public API: SGD with lr 0.1. */
+  static final class PlainSgd extends Optimizer {
+    PlainSgd(ParameterTuple params) {
+      super(params);
+    }
+
+    @Override
+    protected void update(Tensor[] grads) {
+      for (int i = 0; i < grads.length; i++) {
+        Parameter p = params().get(i);
+        Ops.assign(p, Ops.sub(p, Ops.mul(grads[i], 0.1)));
+      }
+    }
+  }
+
+  @Test
+  void optimizerOnThePublicApiMatchesSgd() {
+    Quadratic q = new Quadratic();
+    Cell step = new PlainSgd(q.trainableParams()).step(q);
+    assertEquals("PlainSgd.step(Quadratic)", step.name());
+    assertEquals(4 + 6.25, step.apply(TARGET).item(), 1e-12);
+    Check.close(q.w, 1e-12, 1.4, -1.5);
+    AdjointException e =
+        assertThrows(AdjointException.class, () -> new SGD(q.trainableParams(), 0.1).step(Cell.of(in -> Ops.square(in[0]))).apply(TARGET));
+    assertTrue(e.getMessage().contains("SGD: the loss must be a scalar"), e.getMessage());
+  }
+
+  @Test
+  void assignOutsideATraceWritesAtOnce() {
+    Parameter p = new Parameter("p", Tensor.of(new double[] {1, 2}, 2));
+    Ops.assign(p, Tensor.of(new double[] {3, 4}, 2));
+    Check.close(p, 1e-12, 3, 4);
+    assertThrows(AdjointException.class, () -> Ops.assign(p, Tensor.of(new double[] {1}, 1)));
   }
 }

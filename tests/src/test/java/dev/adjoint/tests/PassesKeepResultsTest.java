@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adjoint.Adjoint;
-import dev.adjoint.Autodiff;
 import dev.adjoint.Cell;
 import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import dev.adjoint.Value;
+import dev.adjoint.autodiff.Autodiff;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;

@@ -1,9 +1,9 @@
 package dev.adjoint.tests;
 
 import dev.adjoint.Cell;
-import dev.adjoint.Gradcheck;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
+import dev.adjoint.autodiff.Gradcheck;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;

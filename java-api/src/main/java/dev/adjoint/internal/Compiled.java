@@ -1,0 +1,249 @@
+package dev.adjoint.internal;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.Device;
+import dev.adjoint.Parameter;
+import dev.adjoint.Tensor;
+import dev.adjoint.Value;
+import dev.adjoint.engine.AdjointEngine;
+import java.lang.ref.Reference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A traced graph compiled by the engine: bound to its inputs' feeds and its output structure. A call is
+ * one native run; the engine allocates only the returned tensors.
+ *
+ * <p>Note [Runs]: a run takes no lock on this object. It takes an idle engine instance of the compiled
+ * program (or makes one: Note [Instances] in executable.cpp), so concurrent calls from several threads
+ * and re-entrant calls (a host callback that calls its own cell) never share in-flight buffers, and no
+ * lock order between cells exists that could deadlock. For the whole native call it holds every buffer
+ * it binds (Note [Holds] in Storage: neither close() nor the GC frees them meanwhile) and the parameter
+ * lock (Note [Parameter consistency]). {@link #close()} retires the graph: runs in flight finish, the
+ * engine instances are freed when the last one returns, and later runs throw.
+ */
+public final class Compiled implements AutoCloseable {
+  /** Every compilation in this JVM: tests count it to prove a cache hit. */
+  public static final AtomicLong COMPILATIONS = new AtomicLong();
+  /** Engine instances alive in this JVM (each holds a scratch arena once run). */
+  public static final AtomicLong INSTANCES = new AtomicLong();
+  /** Idle instances kept per graph beyond the first; more concurrent runs make and free their own. */
+  private static final int MAX_IDLE = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+  private final AdjointEngine.Executable prototype;
+  private final ConcurrentLinkedQueue<AdjointEngine.Executable> idle = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger idleCount = new AtomicInteger();
+  private final Feed[] feeds;
+  private final Value structure;
+  private final int numOutputs;
+  private final long outputBytes;
+  private final boolean updatesParameters, capturesParameters;
+  private final String label;
+  final Device device;
+
+  // Lifecycle: runs in flight, plus CLOSED once close() was called, plus FREED once the instances are.
+  private static final int CLOSED = 1 << 30, FREED = 1 << 29, RUNS = FREED - 1;
+  private final AtomicInteger state = new AtomicInteger();
+  /** The common case of one run at a time takes and returns this instance without allocating. */
+  private final java.util.concurrent.atomic.AtomicReference<AdjointEngine.Executable> primary =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  private Compiled(
+      AdjointEngine.Executable exe, Feed[] feeds, Value structure, int numOutputs, long outputBytes,
+      boolean updatesParameters, String label, Device device) {
+    this.prototype = exe;
+    this.feeds = feeds;
+    this.structure = structure;
+    this.numOutputs = numOutputs;
+    this.outputBytes = outputBytes;
+    this.updatesParameters = updatesParameters;
+    boolean caps = false;
+    for (Feed f : feeds) caps |= f instanceof Feed.Capture c && c.tensor() instanceof Parameter;
+    this.capturesParameters = caps;
+    this.label = label;
+    this.device = device;
+    INSTANCES.incrementAndGet();
+    primary.set(exe);
+  }
+
+  /**
+   * Marks the leaves of {@code out} as the outputs of {@code trace}, with the trace's in-place parameter
+   * updates, and compiles it; the trace's native graph is released afterwards.
+   */
+  public static Compiled compile(Trace trace, Value out, String label) {
+    List<Parameter> updated = trace.updated;
+    List<Tensor> updates = trace.updates;
+    try {
+      List<Tensor> leaves = out.leaves();
+      long outBytes = 0;
+      for (Tensor leaf : leaves) {
+        Node n = trace.nodeOf(leaf);
+        // An output that is an input must still come out as a fresh buffer: copy it.
+        if (n.op == Op.INPUT) n = trace.record(Op.IDENTITY, new Node[] {n}, new long[0], 0);
+        final int id = n.id;
+        Engine.run(() -> trace.graph.addOutput(id));
+        outBytes = Math.addExact(outBytes, Shapes.byteSize(label, leaf.dtype(), leaf.shape()));
+      }
+      for (int i = 0; i < updated.size(); i++) {
+        int input = trace.inputNodes.indexOf(trace.nodeOf(updated.get(i)));
+        int value = trace.nodeOf(updates.get(i)).id;
+        Engine.run(() -> trace.graph.addUpdate(input, value));
+      }
+      AdjointEngine.Executable exe =
+          Engine.call(() -> new AdjointEngine.Executable(trace.graph, Access.code(trace.device)));
+      COMPILATIONS.incrementAndGet();
+      return new Compiled(
+          exe, trace.feeds.toArray(new Feed[0]), Structure.map(out, t -> t), leaves.size(), outBytes,
+          !updated.isEmpty(), label, trace.device);
+    } finally {
+      trace.release();
+    }
+  }
+
+  /** Runs with the flattened call arguments; returns the output structure with fresh tensors. */
+  Value run(Tensor[] args) {
+    enter();
+    return runEntered(args);
+  }
+
+  /** {@link #run} for a graph already entered ({@link #tryEnter}, {@link CompileCache#acquire}). */
+  public Value runEntered(Tensor[] args) {
+    AdjointEngine.Executable exe = null;
+    Storage[] held = new Storage[feeds.length];
+    int numHeld = 0;
+    boolean write = updatesParameters, read = capturesParameters;
+    try {
+      for (Feed f : feeds) read |= f instanceof Feed.Arg a && args[a.index()] instanceof Parameter;
+      if (write) ParameterLock.lockWrite(label);
+      else if (read) ParameterLock.lockRead();
+      try {
+        NativeMemory.reserve(outputBytes);
+        exe = takeInstance();
+        for (int i = 0; i < feeds.length; i++) {
+          Storage s = feeds[i].storage(args);
+          if (!s.device.equals(device))
+            throw new AdjointException(
+                label + ": input " + i + " is on " + s.device + " but this graph was compiled for " + device);
+          AdjointEngine.Buffer b = s.acquire();
+          held[numHeld++] = s;
+          final int k = i;
+          final AdjointEngine.Executable e = exe;
+          Engine.run(() -> e.setInput(k, b));
+        }
+        try {
+          final AdjointEngine.Executable e = exe;
+          Engine.run(e::run);
+        } catch (AdjointException e) {
+          Throwable cause = HostFunctions.takeFailure();
+          if (cause == null) throw e;
+          if (cause instanceof AdjointException ae && ae.getMessage().startsWith("host callback"))
+            throw new AdjointException(ae.getMessage(), ae);
+          throw new AdjointException("host callback failed: " + cause, cause);
+        }
+        List<Tensor> outs = new ArrayList<>(numOutputs);
+        for (int i = 0; i < numOutputs; i++) {
+          final int k = i;
+          final AdjointEngine.Executable e = exe;
+          outs.add(Access.concrete(new Storage(Engine.call(() -> e.takeOutput(k)))));
+        }
+        return Structure.unflatten(structure, outs.iterator());
+      } finally {
+        if (write) ParameterLock.unlockWrite();
+        else if (read) ParameterLock.unlockRead();
+      }
+    } finally {
+      for (int i = 0; i < numHeld; i++) held[i].release();
+      if (exe != null) returnInstance(exe);
+      Reference.reachabilityFence(args);
+      Reference.reachabilityFence(held);
+      leave();
+    }
+  }
+
+  private void enter() {
+    if (!tryEnter()) throw new AdjointException(label + ": this compiled graph was closed (its cell was closed or evicted)");
+  }
+
+  /** Counts a run (or a describe) in flight unless closed; pair with run/runEntered or leave. */
+  public boolean tryEnter() {
+    for (;;) {
+      int s = state.get();
+      if ((s & CLOSED) != 0) return false;
+      if ((s & RUNS) == RUNS) throw new AdjointException(label + ": too many runs in flight");
+      if (state.compareAndSet(s, s + 1)) return true;
+    }
+  }
+
+  public void leave() {
+    if (state.decrementAndGet() == CLOSED && state.compareAndSet(CLOSED, CLOSED | FREED)) freeInstances();
+  }
+
+  private AdjointEngine.Executable takeInstance() {
+    AdjointEngine.Executable p = primary.getAndSet(null);
+    if (p != null) return p;
+    AdjointEngine.Executable e = idle.poll();
+    if (e != null) {
+      idleCount.decrementAndGet();
+      return e;
+    }
+    AdjointEngine.Executable fresh = Engine.call(() -> new AdjointEngine.Executable(prototype));
+    INSTANCES.incrementAndGet();
+    return fresh;
+  }
+
+  private void returnInstance(AdjointEngine.Executable e) {
+    if (primary.compareAndSet(null, e)) return;
+    if (e != prototype && idleCount.get() >= MAX_IDLE) {
+      freeInstance(e);
+      return;
+    }
+    idleCount.incrementAndGet();
+    idle.add(e);
+  }
+
+  private void freeInstances() {
+    AdjointEngine.Executable p = primary.getAndSet(null);
+    if (p != null) freeInstance(p);
+    for (AdjointEngine.Executable e; (e = idle.poll()) != null; ) freeInstance(e);
+    // The prototype's program is shared (shared_ptr) with the instances: freeing it last is not needed,
+    // but it is always among the idle ones once no run is in flight.
+  }
+
+  private static void freeInstance(AdjointEngine.Executable e) {
+    e.close();
+    INSTANCES.decrementAndGet();
+  }
+
+  /** Whether {@link #close()} was called. */
+  boolean isClosed() {
+    return (state.get() & CLOSED) != 0;
+  }
+
+  int numSteps() {
+    return prototype.numSteps();
+  }
+
+  long runAllocations() {
+    return prototype.runAllocations();
+  }
+
+  public String describe() {
+    return prototype.describe();
+  }
+
+  /** Retires this graph: runs in flight finish first; later runs throw. Idempotent. */
+  @Override
+  public void close() {
+    for (;;) {
+      int s = state.get();
+      if ((s & CLOSED) != 0) return;
+      if (state.compareAndSet(s, s | CLOSED)) {
+        if ((s & RUNS) == 0 && state.compareAndSet(CLOSED, CLOSED | FREED)) freeInstances();
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package dev.adjoint.optim;
+
+import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
+import dev.adjoint.Device;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
+import dev.adjoint.ParameterTuple;
+import dev.adjoint.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Adam (Kingma and Ba), compiled into the step like {@link SGD}: forward, backward, the moment updates and
+ * the parameter update run as one native graph per call, every state tensor updated in place.
+ *
+ * <pre>{@code
+ * Adam adam = new Adam(net.trainableParams(), 1e-3);
+ * Cell step = adam.step(lossCell);
+ * for (...) { Tensor loss = step.apply(x, t); }
+ * }</pre>
+ *
+ * State (first and second moments, the step count) lives in non-trainable parameters owned by this
+ * optimizer; the bias corrections {@code 1 - beta^t} are computed in the graph as
+ * {@code 1 - exp(t * ln beta)} from the step count, so the compiled step is reused for every t.
+ */
+public final class Adam extends Optimizer {
+  private final double lr, beta1, beta2, eps;
+  private final List<Parameter> m = new ArrayList<>(), v = new ArrayList<>();
+  private final Parameter t;
+
+  public Adam(ParameterTuple params, double lr) {
+    this(params, lr, 0.9, 0.999, 1e-8);
+  }
+
+  public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps) {
+    super(params);
+    if (!(lr > 0)) throw new AdjointException("learning rate must be > 0, got " + lr);
+    if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
+      throw new AdjointException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
+    if (!(eps > 0)) throw new AdjointException("eps must be > 0, got " + eps);
+    this.lr = lr;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.eps = eps;
+    DType dtype = params.size() == 0 ? DType.FLOAT32 : params.get(0).dtype();
+    Device device = params.size() == 0 ? Device.CPU : params.get(0).device();
+    for (Parameter p : params) {
+      m.add(state(p.name() + ".adam_m", p.dtype(), p.shape(), p.device()));
+      v.add(state(p.name() + ".adam_v", p.dtype(), p.shape(), p.device()));
+    }
+    t = state("adam_t", dtype, new long[0], device);
+  }
+
+  /** Optimizer state: zeros on the parameter's device, never trained. */
+  private static Parameter state(String name, DType dtype, long[] shape, Device device) {
+    try (Tensor zeros = Tensor.zeros(dtype, shape)) {
+      if (device.equals(Device.CPU)) return new Parameter(name, zeros).requiresGrad(false);
+      try (Tensor moved = zeros.to(device)) {
+        return new Parameter(name, moved).requiresGrad(false);
+      }
+    }
+  }
+
+  /** Steps taken so far. */
+  public long steps() {
+    return Math.round(t.item());
+  }
+
+  /** One Adam update of every parameter and of the moments and the step count. */
+  @Override
+  protected void update(Tensor[] g) {
+    ParameterTuple params = params();
+    Tensor t1 = Ops.add(t, 1);
+    Ops.assign(t, t1);
+    for (int i = 0; i < g.length; i++) {
+      Parameter p = params.get(i);
+      if (p.dtype() != t.dtype())
+        throw new AdjointException("Adam: parameter '" + p.name() + "' is " + p.dtype() + " but the first is " + t.dtype());
+      Tensor mi = Ops.add(Ops.mul(m.get(i), beta1), Ops.mul(g[i], 1 - beta1));
+      Tensor vi = Ops.add(Ops.mul(v.get(i), beta2), Ops.mul(Ops.square(g[i]), 1 - beta2));
+      // 1 - beta^t = 1 - exp(t ln beta)
+      Tensor c1 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta1))));
+      Tensor c2 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta2))));
+      Tensor mhat = Ops.div(mi, c1), vhat = Ops.div(vi, c2);
+      Ops.assign(m.get(i), mi);
+      Ops.assign(v.get(i), vi);
+      Ops.assign(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
+    }
+  }
+}
