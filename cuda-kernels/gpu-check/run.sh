@@ -68,7 +68,7 @@ else
 fi
 step java-conformance 240 "$JAVA" -Xss4m -cp "$cp" org.junit.platform.console.ConsoleLauncher \
   --disable-banner --details=summary --select-class=dev.adjoint.tests.CudaConformanceTest \
-  --select-class=dev.adjoint.tests.TutorialOutputTest --reports-dir="$OUT/junit"
+  --select-class=dev.adjoint.tests.TutorialTest --reports-dir="$OUT/junit"
 if [ -x "$kit/bin/adjoint_gpu_reference" ]; then
   step gpu-reference 60 "$kit/bin/adjoint_gpu_reference" "$OUT/reference.txt"
 fi
