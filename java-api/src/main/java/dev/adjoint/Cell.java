@@ -18,6 +18,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -77,6 +78,7 @@ public abstract class Cell implements AutoCloseable {
   public final Value call(Value... args) {
     if (args == null) throw new AdjointException(name() + ": call arguments are null");
     if (Trace.current() != null) return invoke(args);
+    beforeCall();
     List<Tensor> flat = flatten(args);
     return compiledFor(args, flat).runEntered(flat.toArray(new Tensor[0]));
   }
@@ -177,6 +179,12 @@ public abstract class Cell implements AutoCloseable {
             name() + ": argument " + a.index() + " " + Format.shape(n.shape) + " is never used by construct"
                 + " (an extra call argument?); a cell that ignores arguments on purpose overrides arity()");
   }
+
+  /**
+   * Runs on the calling thread before every top-level (compiled) call, never while tracing: a training
+   * step uses it to set the run's learning rate from its schedule. Does nothing by default.
+   */
+  protected void beforeCall() {}
 
   /**
    * Whether a call from outside a trace checks that construct reads every argument (Note [Unused
@@ -286,42 +294,135 @@ public abstract class Cell implements AutoCloseable {
     return new ParameterTuple(allParams());
   }
 
+  /**
+   * Every parameter with its hierarchical name, in discovery order: sub-cells add the name of the field
+   * (or the key given to {@link #register}) that holds them, list and array elements their index, map
+   * entries their key, and a parameter ends the path with its own name, as in {@code layers.0.weight}.
+   * Two different parameters with one name are an error naming it (checkpoints key on these names).
+   *
+   * <p>Note [Parameter discovery]: parameters are found through fields (superclass fields first, in
+   * declaration order), explicit registration ({@link #parameter}, {@link #register}), lists, arrays and
+   * maps of cells or parameters, and the variables captured by anonymous cells and lambdas (so
+   * {@code Cell.of(in -> loss(model.apply(in[0])))} finds {@code model}'s parameters). A field the module
+   * system forbids reading is skipped; register what lives there.
+   */
+  public final Map<String, Parameter> namedParameters() {
+    Map<String, Parameter> named = new java.util.LinkedHashMap<>();
+    Map<Parameter, String> nameOf = new IdentityHashMap<>();
+    walk(this, "", Collections.newSetFromMap(new IdentityHashMap<>()), (path, p) -> {
+      if (nameOf.containsKey(p)) return;
+      Parameter other = named.get(path);
+      if (other != null)
+        throw new AdjointException(
+            name() + ": two different parameters are both named '" + path + "' (" + other.describe() + " and "
+                + p.describe() + "); give them distinct names, or register their cells under distinct names");
+      named.put(path, p);
+      nameOf.put(p, path);
+    });
+    return named;
+  }
+
+  /**
+   * Registers a sub-cell under {@code name}, for cells held where fields cannot see them; returns it.
+   * Its parameters are then named {@code name.<param>}.
+   */
+  protected final <C extends Cell> C register(String name, C cell) {
+    if (name == null || name.isEmpty() || name.contains(".")) throw new AdjointException(name() + ".register: name must be non-empty without dots, got '" + name + "'");
+    if (cell == null) throw new AdjointException(name() + ".register('" + name + "'): cell is null");
+    if (cell == this) throw new AdjointException(name() + ".register('" + name + "'): a cell cannot contain itself");
+    registeredCells.put(name, cell);
+    return cell;
+  }
+
+  private final Map<String, Cell> registeredCells = new java.util.LinkedHashMap<>();
+
   private List<Parameter> allParams() {
-    Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
     List<Parameter> out = new ArrayList<>();
-    collect(this, seen, out);
+    Set<Parameter> added = Collections.newSetFromMap(new IdentityHashMap<>());
+    walk(this, "", Collections.newSetFromMap(new IdentityHashMap<>()), (path, p) -> {
+      if (added.add(p)) out.add(p);
+    });
     return out;
   }
 
-  private static void collect(Cell cell, Set<Object> seen, List<Parameter> out) {
+  private interface Visitor {
+    void parameter(String path, Parameter p);
+  }
+
+  private static String join(String prefix, String segment) {
+    if (segment.isEmpty()) return prefix;
+    return prefix.isEmpty() ? segment : prefix + "." + segment;
+  }
+
+  private static void walk(Cell cell, String prefix, Set<Object> seen, Visitor v) {
     if (!seen.add(cell)) return;
     List<Class<?>> chain = new ArrayList<>();
     for (Class<?> c = cell.getClass(); c != null && c != Cell.class; c = c.getSuperclass()) chain.add(0, c);
-    for (Class<?> c : chain) {
-      for (Field f : c.getDeclaredFields()) {
-        if (Modifier.isStatic(f.getModifiers()) || f.isSynthetic()) continue;
-        Object v;
-        try {
-          f.setAccessible(true);
-          v = f.get(cell);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-          continue; // inaccessible field (module rules): only explicit registration finds it
-        }
-        visit(v, seen, out);
-      }
-    }
-    for (Parameter p : cell.registered) visit(p, seen, out);
+    for (Class<?> c : chain) fields(cell, c, prefix, seen, v);
+    for (Parameter p : cell.registered) v.parameter(join(prefix, p.name()), p);
+    for (Map.Entry<String, Cell> e : cell.registeredCells.entrySet()) walk(e.getValue(), join(prefix, e.getKey()), seen, v);
   }
 
-  private static void visit(Object v, Set<Object> seen, List<Parameter> out) {
-    if (v instanceof Parameter p) {
-      if (seen.add(p)) out.add(p);
-    } else if (v instanceof Cell c) {
-      collect(c, seen, out);
-    } else if (v instanceof ParameterTuple pt) {
-      for (Parameter p : pt) visit(p, seen, out);
-    } else if (v instanceof Collection<?> coll) {
-      for (Object o : coll) if (o instanceof Cell || o instanceof Parameter) visit(o, seen, out);
+  /** The fields of {@code owner} declared by {@code c}; synthetic captures (val$x, arg$1) count. */
+  private static void fields(Object owner, Class<?> c, String prefix, Set<Object> seen, Visitor v) {
+    for (Field f : c.getDeclaredFields()) {
+      if (Modifier.isStatic(f.getModifiers())) continue;
+      Class<?> t = f.getType();
+      if (t.isPrimitive() || t == String.class) continue;
+      Object value;
+      try {
+        f.setAccessible(true);
+        value = f.get(owner);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        continue; // inaccessible field (module rules): only explicit registration finds it
+      }
+      String n = f.getName();
+      // The enclosing instance (this$0) is not part of a cell: an inner cell of a Cell must not own the
+      // outer cell's parameters. Captures of anonymous classes are val$name, of lambdas arg$1.
+      if (n.startsWith("this$")) continue;
+      String segment = n.startsWith("val$") ? n.substring(4) : n.startsWith("arg$") ? "" : n;
+      visit(value, join(prefix, f.isSynthetic() || c.isSynthetic() || isHidden(c) ? segment : n), seen, v);
+    }
+  }
+
+  private static boolean isHidden(Class<?> c) {
+    return c.isHidden() || c.getName().contains("$$Lambda");
+  }
+
+  /** An element of a list, array or map: a parameter there is named by its index or key. */
+  private static void element(Object o, String path, Set<Object> seen, Visitor v) {
+    if (o instanceof Parameter p) v.parameter(path, p);
+    else visit(o, path, seen, v);
+  }
+
+  private static void visit(Object o, String path, Set<Object> seen, Visitor v) {
+    if (o == null) return;
+    if (o instanceof Parameter p) {
+      // a parameter held in a field ends the path with its own name
+      int dot = path.lastIndexOf('.');
+      String parent = dot < 0 ? "" : path.substring(0, dot);
+      v.parameter(join(parent, p.name()), p);
+    } else if (o instanceof Cell c) {
+      walk(c, path, seen, v);
+    } else if (o instanceof ParameterTuple pt) {
+      for (Parameter p : pt) visit(p, path + ".x", seen, v);
+    } else if (o instanceof java.util.List<?> list) {
+      if (!seen.add(o)) return;
+      for (int i = 0; i < list.size(); i++) element(list.get(i), join(path, Integer.toString(i)), seen, v);
+    } else if (o instanceof Map<?, ?> map) {
+      if (!seen.add(o)) return;
+      for (Map.Entry<?, ?> e : map.entrySet()) element(e.getValue(), join(path, String.valueOf(e.getKey())), seen, v);
+    } else if (o instanceof Collection<?> coll) {
+      if (!seen.add(o)) return;
+      int i = 0;
+      for (Object x : coll) element(x, join(path, Integer.toString(i++)), seen, v);
+    } else if (o instanceof Object[] arr) {
+      if (!seen.add(o)) return;
+      for (int i = 0; i < arr.length; i++) element(arr[i], join(path, Integer.toString(i)), seen, v);
+    } else if (isHidden(o.getClass()) || o instanceof Fn) {
+      // a lambda or a function object: its captured variables
+      if (!seen.add(o)) return;
+      for (Class<?> c = o.getClass(); c != null && c != Object.class; c = c.getSuperclass()) fields(o, c, path, seen, v);
     }
   }
 

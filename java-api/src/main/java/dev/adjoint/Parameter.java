@@ -69,6 +69,33 @@ public final class Parameter extends Tensor {
     ParameterLock.write("parameter '" + name + "'.assign", () -> storage().copyFrom(src));
   }
 
+  /** Sets every element to {@code value} (in place, atomic with respect to runs like {@link #assign(Tensor)}). */
+  public void assign(double value) {
+    // Written from the host (not an eager fill, whose compiled graph would be keyed on the value).
+    long n = numel();
+    if (n > Integer.MAX_VALUE - 8) throw new AdjointException("parameter '" + name + "': assign(double) of " + describe() + " is too large");
+    Tensor host;
+    if (dtype() == DType.FLOAT64) {
+      double[] v = new double[(int) n];
+      java.util.Arrays.fill(v, value);
+      host = Tensor.of(v, shape());
+    } else if (dtype() == DType.FLOAT32) {
+      float[] v = new float[(int) n];
+      java.util.Arrays.fill(v, (float) value);
+      host = Tensor.of(v, shape());
+    } else {
+      int[] v = new int[(int) n];
+      java.util.Arrays.fill(v, (int) Math.rint(value));
+      host = Tensor.of(v, shape());
+    }
+    try (Tensor filled = host) {
+      if (device().equals(Device.CPU)) assign(filled);
+      else try (Tensor moved = filled.to(device())) {
+        assign(moved);
+      }
+    }
+  }
+
   /** Moves this parameter's memory to {@code device} (a copy; the old buffer is freed). */
   public void moveTo(Device device) {
     if (device == null) throw new AdjointException("parameter '" + name + "': moveTo(null)");

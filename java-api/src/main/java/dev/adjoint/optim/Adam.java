@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * Adam (Kingma and Ba), compiled into the step like {@link SGD}: forward, backward, the moment updates and
- * the parameter update run as one native graph per call, every state tensor updated in place.
+ * the parameter update run as one native graph per call, every state tensor updated in place. With
+ * {@code weightDecay}, L2 regularisation added to the gradient (torch.optim.Adam); {@link AdamW} decouples it.
  *
  * <pre>{@code
  * Adam adam = new Adam(net.trainableParams(), 1e-3);
@@ -24,8 +25,9 @@ import java.util.List;
  * optimizer; the bias corrections {@code 1 - beta^t} are computed in the graph as
  * {@code 1 - exp(t * ln beta)} from the step count, so the compiled step is reused for every t.
  */
-public final class Adam extends Optimizer {
-  private final double lr, beta1, beta2, eps;
+public class Adam extends Optimizer {
+  private final double beta1, beta2, eps, weightDecay;
+  private final boolean decoupled;
   private final List<Parameter> m = new ArrayList<>(), v = new ArrayList<>();
   private final Parameter t;
 
@@ -34,36 +36,36 @@ public final class Adam extends Optimizer {
   }
 
   public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps) {
-    super(params);
-    if (!(lr > 0)) throw new AdjointException("learning rate must be > 0, got " + lr);
+    this(params, lr, beta1, beta2, eps, 0, false);
+  }
+
+  public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps, double weightDecay) {
+    this(params, lr, beta1, beta2, eps, weightDecay, false);
+  }
+
+  Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+    super(params, lr);
     if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
-      throw new AdjointException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
-    if (!(eps > 0)) throw new AdjointException("eps must be > 0, got " + eps);
-    this.lr = lr;
+      throw new AdjointException(name() + ": betas must be in [0, 1), got " + beta1 + ", " + beta2);
+    if (!(eps > 0)) throw new AdjointException(name() + ": eps must be > 0, got " + eps);
+    if (!(weightDecay >= 0)) throw new AdjointException(name() + ": weight decay must be >= 0, got " + weightDecay);
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.eps = eps;
+    this.weightDecay = weightDecay;
+    this.decoupled = decoupled;
     DType dtype = params.size() == 0 ? DType.FLOAT32 : params.get(0).dtype();
     Device device = params.size() == 0 ? Device.CPU : params.get(0).device();
-    for (Parameter p : params) {
-      m.add(state(p.name() + ".adam_m", p.dtype(), p.shape(), p.device()));
-      v.add(state(p.name() + ".adam_v", p.dtype(), p.shape(), p.device()));
+    for (int i = 0; i < params.size(); i++) {
+      Parameter p = params.get(i);
+      m.add(zerosLike("params." + i + ".adam_m", p));
+      v.add(zerosLike("params." + i + ".adam_v", p));
     }
-    t = state("adam_t", dtype, new long[0], device);
+    t = state("adam_t", Tensor.zeros(dtype), dtype, device);
   }
 
-  /** Optimizer state: zeros on the parameter's device, never trained. */
-  private static Parameter state(String name, DType dtype, long[] shape, Device device) {
-    try (Tensor zeros = Tensor.zeros(dtype, shape)) {
-      if (device.equals(Device.CPU)) return new Parameter(name, zeros).requiresGrad(false);
-      try (Tensor moved = zeros.to(device)) {
-        return new Parameter(name, moved).requiresGrad(false);
-      }
-    }
-  }
-
-  /** Steps taken so far. */
-  public long steps() {
+  /** Updates taken so far, as counted in the graph. */
+  public long updates() {
     return Math.round(t.item());
   }
 
@@ -76,16 +78,20 @@ public final class Adam extends Optimizer {
     for (int i = 0; i < g.length; i++) {
       Parameter p = params.get(i);
       if (p.dtype() != t.dtype())
-        throw new AdjointException("Adam: parameter '" + p.name() + "' is " + p.dtype() + " but the first is " + t.dtype());
-      Tensor mi = Ops.add(Ops.mul(m.get(i), beta1), Ops.mul(g[i], 1 - beta1));
-      Tensor vi = Ops.add(Ops.mul(v.get(i), beta2), Ops.mul(Ops.square(g[i]), 1 - beta2));
+        throw new AdjointException(name() + ": parameter '" + p.name() + "' is " + p.dtype() + " but the first is " + t.dtype());
+      Tensor gi = g[i];
+      if (weightDecay > 0 && !decoupled) gi = Ops.add(gi, Ops.mul(p, weightDecay));
+      Tensor mi = Ops.add(Ops.mul(m.get(i), beta1), Ops.mul(gi, 1 - beta1));
+      Tensor vi = Ops.add(Ops.mul(v.get(i), beta2), Ops.mul(Ops.square(gi), 1 - beta2));
       // 1 - beta^t = 1 - exp(t ln beta)
       Tensor c1 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta1))));
       Tensor c2 = Ops.sub(Ops.scalarLike(1, p.dtype()), Ops.exp(Ops.mul(t1, Math.log(beta2))));
       Tensor mhat = Ops.div(mi, c1), vhat = Ops.div(vi, c2);
       Ops.assign(m.get(i), mi);
       Ops.assign(v.get(i), vi);
-      Ops.assign(p, Ops.sub(p, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
+      Tensor lr = lr(p);
+      Tensor base = weightDecay > 0 && decoupled ? Ops.sub(p, Ops.mul(Ops.mul(p, lr), weightDecay)) : p;
+      Ops.assign(p, Ops.sub(base, Ops.mul(Ops.div(mhat, Ops.add(Ops.sqrt(vhat), eps)), lr)));
     }
   }
 }

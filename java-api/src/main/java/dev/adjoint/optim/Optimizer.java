@@ -2,40 +2,120 @@ package dev.adjoint.optim;
 
 import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
+import dev.adjoint.DType;
+import dev.adjoint.Device;
+import dev.adjoint.Ops;
+import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * An optimizer compiled into the training step: {@link #step} returns a cell whose every call runs the
- * forward pass, the backward pass and the in-place update of the parameters as one native graph, and
- * returns the loss. Written against the public API only, so a new optimizer is written the same way:
- * implement {@link #update}, which is traced into the step, with {@link dev.adjoint.Ops#assign}.
+ * forward pass, the backward pass, gradient clipping and the in-place update of the parameters as one
+ * native graph, and returns the loss. Written against the public API only, so a new optimizer is written
+ * the same way: implement {@link #update}, which is traced into the step, with {@link Ops#assign}.
  *
  * <pre>{@code
  * final class PlainSgd extends Optimizer {
- *   PlainSgd(ParameterTuple params) { super(params); }
+ *   PlainSgd(ParameterTuple params, double lr) { super(params, lr); }
  *   @Override protected void update(Tensor[] grads) {
  *     for (int i = 0; i < grads.length; i++) {
  *       Parameter p = params().get(i);
- *       Ops.assign(p, Ops.sub(p, Ops.mul(grads[i], 0.01)));
+ *       Ops.assign(p, Ops.sub(p, Ops.mul(grads[i], lr(p))));
  *     }
  *   }
  * }
- * Cell step = new PlainSgd(net.trainableParams()).step(lossCell);
+ * Cell step = new PlainSgd(net.trainableParams(), 0.01).step(lossCell);
  * for (...) { Tensor loss = step.apply(x, t); }
  * }</pre>
+ *
+ * <p>Note [Learning rate]: without a {@link #schedule} the rate is a constant of the compiled step (which
+ * lets the CPU engine fold SGD's update into its gradient GEMM). With one, set before {@link #step}, the
+ * rate is a runtime scalar input: before every call the step writes {@code schedule(k)} for its k-th call,
+ * so the rate changes every step without recompiling. State (moments, step counts) lives in non-trainable
+ * parameters made with {@link #state}; {@link #close()} frees them. {@link #steps()} and the state are what a
+ * checkpoint saves ({@code dev.adjoint.io.Checkpoint}).
  */
-public abstract class Optimizer {
+public abstract class Optimizer implements AutoCloseable {
   private final ParameterTuple params;
+  private final double baseLr;
+  private final Map<String, Parameter> state = new LinkedHashMap<>();
+  private IntToDoubleFunction schedule;
+  private Parameter lrInput;
+  private long steps;
+  private double clipNorm = Double.NaN, clipValue = Double.NaN;
+  private boolean closed;
 
-  protected Optimizer(ParameterTuple params) {
+  protected Optimizer(ParameterTuple params, double lr) {
     if (params == null) throw new AdjointException(getClass().getSimpleName() + ": params are null");
+    if (!(lr > 0) || Double.isInfinite(lr)) throw new AdjointException(getClass().getSimpleName() + ": learning rate must be > 0 and finite, got " + lr);
+    Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (Parameter p : params) {
+      if (p == null) throw new AdjointException(getClass().getSimpleName() + ": a parameter is null");
+      if (!seen.add(p)) throw new AdjointException(getClass().getSimpleName() + ": parameter '" + p.name() + "' is given twice");
+      if (!p.dtype().isFloating()) throw new AdjointException(getClass().getSimpleName() + ": parameter '" + p.name() + "' is " + p.describe() + "; only Float32 and Float64 are trained");
+    }
     this.params = params;
+    this.baseLr = lr;
+  }
+
+  /** @deprecated give the learning rate: {@code super(params, lr)}. Kept for optimizers without one. */
+  @Deprecated
+  protected Optimizer(ParameterTuple params) {
+    this(params, 1);
   }
 
   /** The parameters this optimizer updates, in the order of the gradients {@link #update} receives. */
   public final ParameterTuple params() {
     return params;
+  }
+
+  /** Steps taken so far (calls of the step cell): the schedule's position. */
+  public final long steps() {
+    return steps;
+  }
+
+  /** Sets the step count (a checkpoint restores it so a schedule resumes where it stopped). */
+  public final void setSteps(long n) {
+    if (n < 0) throw new AdjointException(name() + ": steps must be >= 0, got " + n);
+    steps = n;
+  }
+
+  /** The learning rate of step k: the schedule's, or the constant one. */
+  public final double learningRate(long k) {
+    return schedule == null ? baseLr : schedule.applyAsDouble((int) Math.min(k, Integer.MAX_VALUE));
+  }
+
+  /** Varies the rate per step without recompiling (Note [Learning rate]); call before {@link #step}. */
+  public final Optimizer schedule(IntToDoubleFunction schedule) {
+    if (schedule == null) throw new AdjointException(name() + ".schedule: schedule is null");
+    if (lrInput == null) {
+      DType dtype = params.size() == 0 ? DType.FLOAT32 : params.get(0).dtype();
+      Device device = params.size() == 0 ? Device.CPU : params.get(0).device();
+      lrInput = state("lr", Tensor.scalar(0.0), dtype, device);
+    }
+    this.schedule = schedule;
+    return this;
+  }
+
+  /** Rescales all gradients together so their global L2 norm is at most {@code maxNorm}. */
+  public final Optimizer clipGradNorm(double maxNorm) {
+    if (!(maxNorm > 0)) throw new AdjointException(name() + ".clipGradNorm: max norm must be > 0, got " + maxNorm);
+    clipNorm = maxNorm;
+    return this;
+  }
+
+  /** Clamps every gradient element to [-value, value]. */
+  public final Optimizer clipGradValue(double value) {
+    if (!(value > 0)) throw new AdjointException(name() + ".clipGradValue: value must be > 0, got " + value);
+    clipValue = value;
+    return this;
   }
 
   /**
@@ -44,18 +124,122 @@ public abstract class Optimizer {
    */
   public final Cell step(Cell loss) {
     if (loss == null) throw new AdjointException(name() + ".step: loss is null");
+    requireOpen();
+    // A parameter the loss cell cannot be seen to hold is almost always a model the loss does not reach
+    // (Note [Parameter discovery] in Cell): an error naming it, never a silent zero gradient.
+    Set<Parameter> reachable = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (Parameter p : loss.parameters()) reachable.add(p);
+    for (Parameter p : params)
+      if (!reachable.contains(p))
+        throw new AdjointException(
+            name() + ": parameter '" + p.name() + "' " + p.describe() + " is not a parameter of " + loss.name()
+                + " (hold the model in a field of the loss cell, capture it in the lambda, or register it)");
     return new TrainStep(this, loss);
   }
 
   /**
    * Records one update while the step is being traced: {@code grads[i]} is the gradient of the loss with
-   * respect to {@code params().get(i)}. Write each new value with {@link dev.adjoint.Ops#assign}; state
-   * (moments, step counts) lives in non-trainable parameters updated the same way.
+   * respect to {@code params().get(i)}, already clipped. Write each new value with {@link Ops#assign}.
    */
   protected abstract void update(Tensor[] grads);
+
+  /** The learning rate inside {@link #update}, in {@code p}'s dtype: a constant, or the runtime input. */
+  protected final Tensor lr(Tensor p) {
+    if (lrInput == null) return Ops.scalarLike(baseLr, p.dtype());
+    if (lrInput.dtype() != p.dtype())
+      throw new AdjointException(name() + ": parameter is " + p.dtype() + " but the scheduled rate is " + lrInput.dtype() + " (one dtype per optimizer)");
+    return lrInput;
+  }
+
+  /**
+   * A state tensor of this optimizer (named by parameter index, {@code params.<i>.<kind>}, so checkpoints
+   * key on the order of {@link #params()}): a non-trainable parameter on {@code device}, initialised from
+   * {@code init} (copied, then closed), saved by checkpoints under {@code name}.
+   */
+  protected final Parameter state(String name, Tensor init, DType dtype, Device device) {
+    if (state.containsKey(name)) throw new AdjointException(name() + ": state '" + name + "' exists already");
+    Tensor v = init;
+    try {
+      if (v.dtype() != dtype) {
+        Tensor cast = dtype == DType.FLOAT64 ? Tensor.of(v.toDoubleArray(), v.shape()) : Tensor.of(toFloats(v.toDoubleArray()), v.shape());
+        v.close();
+        v = cast;
+      }
+      Parameter p;
+      if (device.equals(Device.CPU)) p = new Parameter(name, v);
+      else try (Tensor moved = v.to(device)) {
+        p = new Parameter(name, moved);
+      }
+      p.requiresGrad(false);
+      state.put(name, p);
+      return p;
+    } finally {
+      v.close();
+    }
+  }
+
+  /** Zeros shaped like {@code p}, on its device: the usual moment buffer. */
+  protected final Parameter zerosLike(String name, Parameter p) {
+    return state(name, Tensor.zeros(p.dtype(), p.shape()), p.dtype(), p.device());
+  }
+
+  private static float[] toFloats(double[] d) {
+    float[] f = new float[d.length];
+    for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+    return f;
+  }
+
+  /** Every state tensor by name (moments, counters, the scheduled rate), in creation order. */
+  public final Map<String, Parameter> state() {
+    return Collections.unmodifiableMap(state);
+  }
 
   /** The name errors and the step cell use: the class's simple name. */
   public String name() {
     return getClass().getSimpleName();
+  }
+
+  /** Frees the state tensors; the step cells of this optimizer cannot run afterwards. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    for (Parameter p : state.values()) p.close();
+  }
+
+  private void requireOpen() {
+    if (closed) throw new AdjointException(name() + " was closed");
+  }
+
+  // ------------------------------------------------------------------ used by TrainStep
+
+  /** Before each call of the step: the rate of this step into the runtime input; count the step. */
+  final void beforeStep() {
+    requireOpen();
+    if (schedule != null) {
+      double r = learningRate(steps);
+      if (!(r >= 0) || Double.isInfinite(r)) throw new AdjointException(name() + ": the schedule gave learning rate " + r + " at step " + steps);
+      lrInput.assign(r);
+    }
+    steps++;
+  }
+
+  /** Clipping, traced into the step before {@link #update}. */
+  final Tensor[] clip(Tensor[] g) {
+    Tensor[] out = g.clone();
+    if (!Double.isNaN(clipValue))
+      for (int i = 0; i < out.length; i++)
+        out[i] = Ops.add(Ops.sub(out[i], Ops.relu(Ops.sub(out[i], clipValue))), Ops.relu(Ops.sub(Ops.neg(out[i]), clipValue)));
+    if (!Double.isNaN(clipNorm) && out.length > 0) {
+      Tensor sq = null;
+      for (Tensor t : out) {
+        Tensor s = Ops.sum(Ops.square(t));
+        sq = sq == null ? s : Ops.add(sq, s);
+      }
+      Tensor ratio = Ops.div(Ops.scalarLike(clipNorm, sq.dtype()), Ops.add(Ops.sqrt(sq), 1e-6));
+      Tensor scale = Ops.sub(ratio, Ops.relu(Ops.sub(ratio, 1))); // min(ratio, 1)
+      for (int i = 0; i < out.length; i++) out[i] = Ops.mul(out[i], scale);
+    }
+    return out;
   }
 }

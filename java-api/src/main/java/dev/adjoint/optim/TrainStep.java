@@ -31,6 +31,12 @@ final class TrainStep extends Cell {
     return out;
   }
 
+  /** The rate of this call into the runtime input (with a schedule), and the step counted. */
+  @Override
+  protected void beforeCall() {
+    optimizer.beforeStep();
+  }
+
   /** The loss's own cell decides what it reads (it is inlined here). */
   @Override
   protected boolean checksUnusedArguments() {
@@ -43,7 +49,7 @@ final class TrainStep extends Cell {
     Tuple g = valueAndGrads.get(1).asTuple();
     Tensor[] grads = new Tensor[g.size()];
     for (int i = 0; i < grads.length; i++) grads[i] = g.tensor(i);
-    optimizer.update(grads);
+    optimizer.update(optimizer.clip(grads));
     return valueAndGrads.tensor(0);
   }
 

@@ -95,7 +95,7 @@ class OptimizerTest {
     assertEquals(4 + 6.25, step.apply(TARGET).item(), 1e-12);
     Check.close(q.w, 1e-12, 1.4, -1.5);
     AdjointException e =
-        assertThrows(AdjointException.class, () -> new SGD(q.trainableParams(), 0.1).step(Cell.of(in -> Ops.square(in[0]))).apply(TARGET));
+        assertThrows(AdjointException.class, () -> new SGD(q.trainableParams(), 0.1).step(Cell.of(in -> Ops.square(Ops.mul(q.w, in[0])))).apply(TARGET));
     assertTrue(e.getMessage().contains("SGD: the loss must be a scalar"), e.getMessage());
   }
 
