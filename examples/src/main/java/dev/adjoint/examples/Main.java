@@ -1,22 +1,70 @@
 package dev.adjoint.examples;
 
 import dev.adjoint.Adjoint;
+import dev.adjoint.AdjointException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
 
-/** Entry point of {@code ./adjoint}. */
-public final class Main {
-  private Main() {}
-
-  public static void main(String[] args) throws Exception {
-    String cmd = args.length == 0 ? "tutorial" : args[0];
-    switch (cmd) {
-      case "info" -> System.out.println(Adjoint.info());
-      case "tutorial" -> Tutorial.main(args);
-      case "train" -> Train.main(args);
-      case "soak" -> Soak.main(args);
-      default -> {
-        System.err.println("usage: ./adjoint info | tutorial | train [steps] | soak [first second] | bench [JMH args]");
-        System.exit(2);
+/** Entry point of {@code ./adjoint}: subcommands through picocli, with clear errors for bad arguments. */
+@Command(
+    name = "adjoint",
+    mixinStandardHelpOptions = true,
+    version = "adjoint 0.1.0",
+    description = "Automatic differentiation for Java with a native engine.",
+    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+  public static void main(String[] args) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof AdjointException) {
+        cmd.getErr().println("adjoint " + cmd.getCommandName() + ": " + e.getMessage());
+        return 1;
       }
+      throw e;
+    });
+    // Without a subcommand: the tutorial, as before.
+    int rc = cli.execute(args.length == 0 ? new String[] {"tutorial"} : args);
+    System.exit(rc);
+  }
+
+  @Override
+  public Integer call() {
+    CommandLine.usage(this, System.out);
+    return 0;
+  }
+
+  @Command(name = "info", description = "Engine version, OpenBLAS config and core, threads, CUDA backend and devices.")
+  static final class Info implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      System.out.println(Adjoint.info());
+      return 0;
+    }
+  }
+
+  @Command(name = "tutorial", description = "Every example of the MindSpore automatic-derivation tutorial, with its values.")
+  static final class TutorialCommand implements Callable<Integer> {
+    @Override
+    public Integer call() throws Exception {
+      Tutorial.main(new String[0]);
+      return 0;
+    }
+  }
+
+  @Command(name = "soak", description = "Long first- and second-order gradient runs printing RSS (tests/soak.sh).")
+  static final class SoakCommand implements Callable<Integer> {
+    @Parameters(index = "0", defaultValue = "1000000", description = "first-order calls (default ${DEFAULT-VALUE})")
+    long first;
+
+    @Parameters(index = "1", defaultValue = "200000", description = "second-order calls (default ${DEFAULT-VALUE})")
+    long second;
+
+    @Override
+    public Integer call() throws Exception {
+      Soak.main(new String[] {"soak", Long.toString(first), Long.toString(second)});
+      return 0;
     }
   }
 }

@@ -56,6 +56,11 @@ public final class Npy {
       if (dir != null) Files.createDirectories(dir);
       Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
       Files.write(tmp, b.array());
+      try { // a temp file is private (0600); a checkpoint gets the usual rw-r--r--
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system
+      }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new AdjointException("npy " + file + ": cannot write: " + e.getMessage(), e);

@@ -109,6 +109,11 @@ public final class Safetensors {
         }
         ch.force(true);
       }
+      try { // a temp file is private (0600); a checkpoint gets the usual rw-r--r--
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system
+      }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       tmp = null;
     } catch (IOException e) {
