@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cuda_common.h"
-#include "plan.h"
+#include "launch_plan.h"
 
 namespace adjoint {
 namespace cuda {

@@ -1,4 +1,4 @@
-// Step::after (Note [Dependencies] in compiler/plan.cpp): every memory hazard of a compiled program
+// Step::after (Note [Dependencies] in compiler/lowering.cpp): every memory hazard of a compiled program
 // is covered by a path of `after` edges, and the edges stay linear in the steps for long chains.
 //
 // The hazards are recomputed here from describe() alone, independently of how the compiler found

@@ -46,6 +46,6 @@ void eliminateDeadCode(Graph::Impl* g);      // passes.cpp
 void simplify(Graph::Impl* g);               // passes.cpp: CSE, algebraic rules, constant folding
 void foldGemmUpdates(Graph::Impl* g);       // passes.cpp, CPU only: p <- p - c * matmul as one gemm
 void fuseElementwise(Graph::Impl* g);        // fusion.cpp
-Program lowerToProgram(const Graph::Impl& g);   // plan.cpp: slots, memory plan, schedule
+Program lowerToProgram(const Graph::Impl& g);   // lowering.cpp: slots, memory plan, schedule
 
 }  // namespace adjoint

@@ -271,7 +271,7 @@ void simplify(Graph::Impl* g) {
 // p-sized memory: the gemm writes the gradient, then an elementwise step reads it and p and writes p.
 // Instead the update's value becomes one accumulating matmul, in = [a, b, p], attrs [transposeA,
 // transposeB, 1], scalar = alpha (= -c, c', -1 or 1): gemm with C = p's buffer, beta = 1. Lowering
-// computes it into p's buffer as one of the last steps (Note [In-place updates] in plan.cpp), after
+// computes it into p's buffer as one of the last steps (Note [In-place updates] in lowering.cpp), after
 // every reader of the old p (its dependency edges say so), so nothing sees p half updated. Folded only
 // when that is safe and unobservable:
 //  * the value is used by nothing but this one update (no node, no output, no other update), and so

@@ -32,7 +32,7 @@ int64_t numelOf(const std::vector<int64_t>& shape);   // of a shape already chec
 //  * its bytes (elements * dtype size) are at most kMaxTensorBytes (2^62), so bytes(), rounding a
 //    size up to an alignment, and the sum of two sizes cannot overflow int64 or size_t either.
 // Past that point TensorDesc::numel()/bytes() are plain products. The memory planner adds sizes
-// with a check (arena offsets; compiler/plan.cpp), and the host allocator refuses a request above
+// with a check (arena offsets; compiler/lowering.cpp), and the host allocator refuses a request above
 // kMaxTensorBytes as out of memory before any size-class rounding, so a size never wraps around
 // into a small allocation. Errors name the entry point or op and the shape.
 constexpr int64_t kMaxTensorBytes = int64_t(1) << 62;

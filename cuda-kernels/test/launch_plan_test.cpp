@@ -1,11 +1,11 @@
-// Host-only checks of the CUDA backend's index planning (plan.h): broadcasting, coalescing, transpose
+// Host-only checks of the CUDA backend's launch planning (launch_plan.h): broadcasting, coalescing, transpose
 // and reduction layouts, fused-code register allocation, matmul batching. No GPU needed.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "allocator.h"
-#include "plan.h"
+#include "launch_plan.h"
 
 using namespace adjoint;
 using namespace adjoint::cuda;

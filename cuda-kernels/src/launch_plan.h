@@ -1,6 +1,6 @@
-// Host-side planning of a step's index arithmetic: broadcasting strides, dimension coalescing,
-// reduction layouts, fused-code register allocation. Pure functions (no CUDA calls), so the host
-// smoke test can check them without a GPU.
+// Host-side launch planning: a step's kernel arguments (broadcasting strides, dimension coalescing,
+// reduction layouts, fused-code register allocation). Pure functions (no CUDA calls), so the
+// host-only launch_plan_test checks them without a GPU.
 #pragma once
 
 #include <cstdint>

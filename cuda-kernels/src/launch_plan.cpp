@@ -1,4 +1,4 @@
-#include "plan.h"
+#include "launch_plan.h"
 
 #include <algorithm>
 #include <string>

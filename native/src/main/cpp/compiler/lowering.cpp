@@ -1,4 +1,5 @@
-// Lowering a simplified, fused graph to a Program: slots, memory plan and schedule.
+// Lowering a simplified, fused graph to a Program: slots, memory plan (liveness, in-place, arena
+// packing) and schedule (dependencies, lanes).
 //
 // Note [Storage]: several slots may share one storage (one piece of memory): a reshape that is not
 // an output aliases its source, and an elementwise step may run in place in an input that dies
