@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -142,6 +143,28 @@ inline bool close(const Host& got, const Host& want, double tol, std::string* wh
   }
   return true;
 }
+
+// Engine settings changed for one test and restored when the scope ends.
+struct OptimizeScope {
+  bool saved = adjoint::optimize();
+  explicit OptimizeScope(bool on) { adjoint::setOptimize(on); }
+  ~OptimizeScope() { adjoint::setOptimize(saved); }
+};
+
+struct ThreadsScope {
+  int saved = adjoint::threads();
+  explicit ThreadsScope(int n) { adjoint::setThreads(n); }
+  ~ThreadsScope() { adjoint::setThreads(saved); }
+};
+
+struct BlasThreadsScope {
+  int saved = adjoint::blasThreads();
+  explicit BlasThreadsScope(int n) { adjoint::setBlasThreads(n); }
+  ~BlasThreadsScope() { adjoint::setBlasThreads(saved); }
+};
+
+// The raw bits of two doubles are equal (0.0 and -0.0 differ; a NaN equals the same NaN).
+inline bool sameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 inline double tolFor(int dtype) { return dtype == adjoint::kFloat32 ? 2e-4 : 1e-10; }
 

@@ -28,6 +28,12 @@ bool bitEqual(const Host& a, const Host& b) {
   return a.shape == b.shape && std::memcmp(a.v.data(), b.v.data(), a.v.size() * sizeof(double)) == 0;
 }
 
+// Runs `g` on float64 inputs and returns output 0's raw values.
+std::vector<double> run64(const Graph& g, const std::vector<Host>& ins) {
+  auto outs = t::runGraph(g, ins, std::vector<int>(ins.size(), kFloat64));
+  return outs.at(0).v;
+}
+
 }  // namespace
 
 TEST(dce_cse_identity) {
@@ -108,6 +114,76 @@ TEST(transpose_folds_into_matmul) {
   }
 }
 
+// x + 0 -> x is not exact: -0 + +0 is +0. Simplification returned x (-0); node for node gives +0.
+TEST(add_zero_keeps_signed_zero) {
+  for (int form = 0; form < 4; ++form) {
+    Graph g;
+    Shape s{2};
+    int x = g.addInput(kFloat64, s.data(), 1);
+    int z = unary(g, OP_zerosLike, x);
+    int y = form == 0 ? binary(g, OP_add, x, z) : form == 1 ? binary(g, OP_add, z, x) : form == 2 ? binary(g, OP_sub, x, z) : binary(g, OP_sub, x, unary(g, OP_neg, z));
+    g.addOutput(y);
+    Host h({2}, {-0.0, 1.5});
+    std::vector<double> on, off;
+    {
+      t::OptimizeScope o(true);
+      on = run64(g, {h});
+    }
+    {
+      t::OptimizeScope o(false);
+      off = run64(g, {h});
+    }
+    for (int i = 0; i < 2; ++i) CHECK_MSG(t::sameBits(on[i], off[i]), "form " << form << " element " << i << ": " << on[i] << " vs " << off[i]);
+  }
+}
+
+// Constant folding of a reduction over an empty axis: the sum of no elements is +0, but the rule
+// computed value * 0 (NaN for inf, -0 for negative values).
+TEST(fold_sum_of_empty_fill) {
+  for (double v : std::vector<double>{INFINITY, -1.0, NAN}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      Graph g;
+      Shape s{1};
+      int x = g.addInput(kFloat64, s.data(), 1);
+      int f = fill(g, kFloat64, {0, 3}, v);
+      int r = kind == 0 ? withAttrs(g, OP_sum, f, {0, 0}) : withAttrs(g, OP_sumToShape, f, {1, 3});
+      g.addOutput(binary(g, OP_add, r, x));
+      std::vector<double> on, off;
+      Host h({1}, {0.0});
+      {
+        t::OptimizeScope o(true);
+        on = run64(g, {h});
+      }
+      {
+        t::OptimizeScope o(false);
+        off = run64(g, {h});
+      }
+      for (size_t i = 0; i < off.size(); ++i)
+        CHECK_MSG(t::sameBits(on[i], off[i]), "fill " << v << " kind " << kind << " element " << i << ": " << on[i] << " vs " << off[i]);
+    }
+  }
+}
+
+// sumToShape(broadcastTo(y, [0, 3]), [1, 3]) sums zero copies of y: +0, not y * 0.
+TEST(fold_sum_to_shape_of_empty_broadcast) {
+  Graph g;
+  Shape s{1, 3};
+  int y = g.addInput(kFloat64, s.data(), 2);
+  int b = withAttrs(g, OP_broadcastTo, y, {0, 3});
+  g.addOutput(withAttrs(g, OP_sumToShape, b, {1, 3}));
+  Host h({1, 3}, {-1.0, INFINITY, 2.0});
+  std::vector<double> on, off;
+  {
+    t::OptimizeScope o(true);
+    on = run64(g, {h});
+  }
+  {
+    t::OptimizeScope o(false);
+    off = run64(g, {h});
+  }
+  for (size_t i = 0; i < off.size(); ++i) CHECK_MSG(t::sameBits(on[i], off[i]), "element " << i << ": " << on[i] << " vs " << off[i]);
+}
+
 TEST(constant_folding) {
   Graph g;
   Shape s{2, 2};
@@ -147,6 +223,32 @@ TEST(fused_equals_unfused) {
       if (!materialise) first = out[0];
       else CHECK(bitEqual(out[0], first));
     }
+  }
+}
+
+// Fusion counted the fills a group copies in only after its members were chosen, so a wide tree of
+// x * c_i (distinct constants) became one fused step of 95 instructions, over kMaxFusedCode (64):
+// the graph compiled and every run threw "fused step with ... instructions".
+TEST(fusion_respects_code_limit_with_many_constants) {
+  Graph g;
+  Shape s{8};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  std::vector<int> level;
+  for (int i = 0; i < 32; ++i) level.push_back(binary(g, OP_mul, x, fill(g, kFloat64, {}, 2.0 + i)));
+  while (level.size() > 1) {
+    std::vector<int> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(binary(g, OP_add, level[i], level[i + 1]));
+    level = next;
+  }
+  g.addOutput(level[0]);
+  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
+  double csum = 0;
+  for (int i = 0; i < 32; ++i) csum += 2.0 + i;
+  try {
+    auto got = run64(g, {h});
+    for (int i = 0; i < 8; ++i) CHECK_MSG(std::fabs(got[i] - h.v[i] * csum) < 1e-9, "element " << i << ": " << got[i]);
+  } catch (const Error& e) {
+    CHECK_MSG(false, e.what());
   }
 }
 
