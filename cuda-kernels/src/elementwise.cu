@@ -67,7 +67,7 @@ __global__ void fillKernel(T* __restrict__ y, int64_t n, T value) {
 }
 
 // The fused interpreter. Registers live in a small per-thread array; the host's register allocation
-// (fusion.cpp) reuses the lowest free register, so the touched part of the array stays tiny.
+// (planFused in launch_plan.cpp) reuses the lowest free register, so the touched part of the array stays tiny.
 template <typename T>
 __global__ void fusedKernel(FusedCode code, T* __restrict__ y, int64_t n) {
   T reg[kFusedMaxRegs];

@@ -18,8 +18,8 @@
 // backend (stream order within a lane, events across lanes, both transitive) run independent steps
 // concurrently on top of a memory plan made for the sequential order.
 // Only edges that no other kept edge implies are recorded where that is cheap to see, so the count
-// stays linear in the steps for chains (a 40k-step chain of matmuls had 800M edges when every
-// earlier access was listed):
+// stays linear in the steps for chains (listing every earlier access made it quadratic: see
+// bench/RESULTS.md, "Engine-internal measurements"):
 //  * reads: a storage keeps the reads of its current value, minus those a later reader of it
 //    directly waits for (that reader stands for them); a write waits for the reads left;
 //  * arena reuse: the arena keeps, per byte range, the storage placed there last; a temp's first

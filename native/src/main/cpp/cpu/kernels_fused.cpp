@@ -49,12 +49,12 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
   }
   const Reg* R = regs;
   // Note [Streaming stores]: an output far bigger than the caches is written with non-temporal
-  // stores (no read for ownership, no eviction of useful lines). Measured on the 2-core AVX-512
-  // machine, 16M floats, one thread: fused[sin neg] 14-15 ms with plain stores, 8-9 ms streamed
-  // (plain stores leave the output writes to a burst after each tile's compute, so memory and
-  // compute do not overlap); neg 6.4 -> 5.4 ms. Software prefetch of the next tile made it slower. The last instruction then fills a scratch tile, which is
-  // streamed out. Tiles are aligned to absolute multiples of `tile` (4 KiB) so every streamed tile
-  // but a chunk's first and last starts on a cache line.
+  // stores (no read for ownership, no eviction of useful lines). With plain stores the output
+  // writes come as a burst after each tile's compute, so memory and compute do not overlap;
+  // streamed, they do (bench/RESULTS.md, "Engine-internal measurements", has the figures; software
+  // prefetch of the next tile measured slower, so there is none). The last instruction then fills
+  // a scratch tile, which is streamed out. Tiles are aligned to absolute multiples of `tile`
+  // (4 KiB) so every streamed tile but a chunk's first and last starts on a cache line.
   const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
   const int outScratch = stream ? scratchCount : -1;
   const int scratchTiles = scratchCount + (stream ? 1 : 0);
