@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "adjoint/op_table.h"
 #include "cuda_common.h"
 #include "launch_plan.h"
 
@@ -20,18 +21,6 @@ bool envFlag(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
 }
-
-bool isUnary(int op) {
-  switch (op) {
-    case OP_neg: case OP_sin: case OP_cos: case OP_exp: case OP_log: case OP_tanh: case OP_relu: case OP_step:
-    case OP_square: case OP_sqrt:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool isBinary(int op) { return op == OP_add || op == OP_sub || op == OP_mul || op == OP_div; }
 
 void needInputs(const Step& step, size_t n) {
   if (step.in.size() != n)
@@ -412,7 +401,7 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     default:
       break;
   }
-  if (isUnary(op)) {
+  if (isUnaryOp(op)) {
     needInputs(step, 1);
     needSameDtype(op, inDesc(0), out);
     if (inDesc(0).numel() != n)
@@ -421,7 +410,7 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     launchUnary(l, op, out.dtype, inPtr(0), y, n);
     return;
   }
-  if (isBinary(op)) {
+  if (isBinaryOp(op)) {
     needInputs(step, 2);
     needSameDtype(op, inDesc(0), out);
     needSameDtype(op, inDesc(1), out);

@@ -1,5 +1,7 @@
 #include "cuda_common.h"
 
+#include "adjoint/op_table.h"
+
 namespace adjoint {
 namespace cuda {
 
@@ -24,14 +26,9 @@ std::string shapeString(const std::vector<int64_t>& shape) {
 }
 
 const char* opLabel(int op) {
-  static const char* const names[] = {
-#define ADJ_OP_NAME(name) #name,
-      ADJOINT_OPS(ADJ_OP_NAME)
-#undef ADJ_OP_NAME
-  };
-  if (op >= 0 && op < OP_COUNT) return names[op];
   if (op == OP_FUSED) return "fused";
-  return "unknown-op";
+  const char* name = opTableName(op);
+  return name ? name : "unknown-op";
 }
 
 }  // namespace cuda

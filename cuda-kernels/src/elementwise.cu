@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "adjoint/op_table.h"
 #include "cuda_common.h"
 #include "kernel_math.cuh"
 #include "kernels.h"
@@ -92,7 +93,7 @@ __global__ void fusedKernel(FusedCode code, T* __restrict__ y, int64_t n) {
       T r;
       if (ins.op == OP_fill) {
         r = T(ins.scalar);
-      } else if (ins.op == OP_add || ins.op == OP_sub || ins.op == OP_mul || ins.op == OP_div) {
+      } else if (isBinaryOp(ins.op)) {
         r = applyBinary<T>(ins.op, va, vb);
       } else {
         r = applyUnary<T>(ins.op, va);
@@ -111,22 +112,10 @@ void unaryT(const Launch& l, const void* x, void* y, int64_t n) {
 template <typename T>
 void unaryDispatch(const Launch& l, int op, const void* x, void* y, int64_t n) {
   switch (op) {
-#define ADJ_UNARY_CASE(name) \
+#define ADJOINT_UNARY_OP(name) \
   case OP_##name: unaryT<T, OP_##name>(l, x, y, n); break;
-    ADJ_UNARY_CASE(identity)
-    ADJ_UNARY_CASE(onesLike)
-    ADJ_UNARY_CASE(zerosLike)
-    ADJ_UNARY_CASE(neg)
-    ADJ_UNARY_CASE(sin)
-    ADJ_UNARY_CASE(cos)
-    ADJ_UNARY_CASE(exp)
-    ADJ_UNARY_CASE(log)
-    ADJ_UNARY_CASE(tanh)
-    ADJ_UNARY_CASE(relu)
-    ADJ_UNARY_CASE(step)
-    ADJ_UNARY_CASE(square)
-    ADJ_UNARY_CASE(sqrt)
-#undef ADJ_UNARY_CASE
+#define ADJOINT_TRANSCENDENTAL_OP(name) ADJOINT_UNARY_OP(name)
+#include "adjoint/ops.def"
     default: fail(std::string("CUDA backend: ") + opLabel(op) + " is not a unary elementwise op");
   }
 }
@@ -137,8 +126,7 @@ void binaryDispatch(const Launch& l, int op, const void* a, const void* b, void*
   const T* pa = static_cast<const T*>(a);
   const T* pb = static_cast<const T*>(b);
   T* py = static_cast<T*>(y);
-  if (op != OP_add && op != OP_sub && op != OP_mul && op != OP_div)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " is not a binary elementwise op");
+  if (!isBinaryOp(op)) fail(std::string("CUDA backend: ") + opLabel(op) + " is not a binary elementwise op");
   if (mode == kBinaryStrided) {
     // Offsets never exceed the operands' sizes, which are at most n elements each.
     if (n < (int64_t(1) << 31)) {
@@ -149,10 +137,9 @@ void binaryDispatch(const Launch& l, int op, const void* a, const void* b, void*
     return;
   }
   switch (op) {
-    case OP_add: binaryKernel<T, OP_add><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    case OP_sub: binaryKernel<T, OP_sub><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    case OP_mul: binaryKernel<T, OP_mul><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    default: binaryKernel<T, OP_div><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name: binaryKernel<T, OP_##name><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
+#include "adjoint/ops.def"
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "adjoint/op_table.h"
 #include "cuda_common.h"
 
 namespace adjoint {
@@ -19,17 +20,6 @@ void checkRank(size_t rank, const char* what) {
   if (rank > (size_t)kMaxDims)
     fail(std::string("CUDA backend: ") + what + " needs " + std::to_string(rank) + " dimensions after coalescing; at most " +
          std::to_string((int)kMaxDims) + " are supported");
-}
-
-bool isBinaryOp(int op) { return op == OP_add || op == OP_sub || op == OP_mul || op == OP_div; }
-bool isUnaryOp(int op) {
-  switch (op) {
-    case OP_identity: case OP_onesLike: case OP_zerosLike: case OP_neg: case OP_sin: case OP_cos: case OP_exp:
-    case OP_log: case OP_tanh: case OP_relu: case OP_step: case OP_square: case OP_sqrt:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Small helpers shared by every part of the engine: error formatting, shapes, op families.
+// Small helpers shared by every part of the engine: error formatting, shapes (op families: op_table.h).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 
 #include "adjoint/backend.h"
 #include "adjoint/engine.h"
+#include "adjoint/op_table.h"
 
 namespace adjoint {
 
@@ -45,11 +46,6 @@ bool validDtype(int dtype);
 bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
 // Row-major strides of `shape` as seen from a broadcast result of rank `outRank`: 0 on broadcast dims.
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape);
-
-inline bool isUnaryOp(int op) { return op >= OP_neg && op <= OP_sqrt; }
-inline bool isBinaryOp(int op) { return op >= OP_add && op <= OP_div; }
-inline bool isReduceOp(int op) { return op == OP_sum || op == OP_mean || op == OP_max || op == OP_sumToShape; }
-inline bool isElementwiseOp(int op) { return isUnaryOp(op) || isBinaryOp(op); }
 
 HostCallback currentHostCallback();
 
