@@ -1,6 +1,7 @@
 // Elementwise kernels: unary, binary (with broadcasting), fill and fused chains.
 //
-// Plain unary/binary kernels are templated on the op so the switch in kernel_math.cuh folds away;
+// Values are op_math.h's scalar functions (Note [Scalar semantics]), the same the CPU kernels and
+// constant folding use. Plain unary/binary kernels are templated on the op so its switch folds away;
 // the strided (broadcasting) binary kernel and the fused interpreter switch at run time on a value
 // that is uniform across the grid, which costs nothing next to the memory traffic.
 #include <cuda_runtime.h>
@@ -11,36 +12,30 @@
 
 #include "adjoint/op_table.h"
 #include "cuda_common.h"
-#include "kernel_math.cuh"
+#include "adjoint/op_math.h"
+#include "grid.cuh"
 #include "kernels.h"
 
 namespace adjoint {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
-
-inline int gridFor(const Launch& l, int64_t n) {
-  int64_t blocks = (n + kThreads - 1) / kThreads;
-  return (int)std::max<int64_t>(1, std::min<int64_t>(blocks, l.maxBlocks));
-}
-
 template <typename T, int OP>
 __global__ void unaryKernel(const T* __restrict__ x, T* __restrict__ y, int64_t n) {
-  ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyUnary<T>(OP, x[i]); }
+  ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::unary<T>(OP, x[i]); }
 }
 
 template <typename T, int OP>
 __global__ void binaryKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y, int64_t n,
                              int mode) {
   if (mode == kBinarySame) {
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, a[i], b[i]); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, a[i], b[i]); }
   } else if (mode == kBinaryScalarA) {
     const T s = a[0];
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, s, b[i]); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, s, b[i]); }
   } else {
     const T s = b[0];
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, a[i], s); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, a[i], s); }
   }
 }
 
@@ -58,7 +53,7 @@ __global__ void binaryStridedKernel(const T* __restrict__ a, const T* __restrict
       offB += r * (I)idx.strideB[d];
       rest = q;
     }
-    y[i] = applyBinary<T>(op, a[offA], b[offB]);
+    y[i] = math::binary<T>(op, a[offA], b[offB]);
   }
 }
 
@@ -90,15 +85,7 @@ __global__ void fusedKernel(FusedCode code, T* __restrict__ y, int64_t n) {
         const T* p = static_cast<const T*>(code.inputs[in]);
         vb = (code.scalarInputs >> in) & 1u ? p[0] : p[i];
       }
-      T r;
-      if (ins.op == OP_fill) {
-        r = T(ins.scalar);
-      } else if (isBinaryOp(ins.op)) {
-        r = applyBinary<T>(ins.op, va, vb);
-      } else {
-        r = applyUnary<T>(ins.op, va);
-      }
-      reg[ins.dst] = r;
+      reg[ins.dst] = ins.op == OP_fill ? T(ins.scalar) : math::elementwise<T>(ins.op, va, vb);
     }
     y[i] = reg[code.instrs[code.numInstrs - 1].dst];
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/op_math.h"
 
 using namespace adjoint;
 using Shape = std::vector<int64_t>;
@@ -169,28 +170,13 @@ static Step makeStep(int op, Shape attrs = {}, double scalar = 0) {
   return s;
 }
 
-static double unaryRef(int op, double x) {
-  switch (op) {
-    case OP_neg: return -x;
-    case OP_sin: return std::sin(x);
-    case OP_cos: return std::cos(x);
-    case OP_exp: return std::exp(x);
-    case OP_log: return std::log(std::fabs(x) + 0.1);
-    case OP_tanh: return std::tanh(x);
-    case OP_relu: return x > 0 ? x : 0;
-    case OP_step: return x > 0 ? 1 : 0;
-    case OP_square: return x * x;
-    case OP_sqrt: return std::sqrt(std::fabs(x) + 0.1);
-    default: return NAN;
-  }
+// The reference of an elementwise op is its scalar function (op_math.h) in the run's dtype, the same
+// function the CUDA kernels, the CPU kernels and constant folding use.
+static double unaryRef(int dtype, int op, double x) {
+  return dtype == kFloat32 ? (double)math::unary(op, (float)x) : math::unary(op, x);
 }
-static double binaryRef(int op, double a, double b) {
-  switch (op) {
-    case OP_add: return a + b;
-    case OP_sub: return a - b;
-    case OP_mul: return a * b;
-    default: return a / b;
-  }
+static double binaryRef(int dtype, int op, double a, double b) {
+  return dtype == kFloat32 ? (double)math::binary(op, (float)a, (float)b) : math::binary(op, a, b);
 }
 
 // Reference reduction: sum or max of `x` over the dims where mask is true; output row-major over the rest.
@@ -226,17 +212,16 @@ static int hostCallback(int id, int numInputs, void** inputs, void* output) {
 
 static void gpuTests(Backend* be, int dtype) {
   Runner r{be, dtype};
-  const char* units[] = {"neg", "sin", "cos", "exp", "log", "tanh", "relu", "step", "square", "sqrt"};
-  const int unaryOps[] = {OP_neg, OP_sin, OP_cos, OP_exp, OP_log, OP_tanh, OP_relu, OP_step, OP_square, OP_sqrt};
   for (int n : {1, 1000, 1 << 20}) {
     HostTensor x = iota({n});
-    for (int k = 0; k < 10; ++k) {
+    for (int op = 0; op < OP_COUNT; ++op) {
+      if (!isUnaryOp(op)) continue;
       HostTensor in = x;
-      if (unaryOps[k] == OP_log || unaryOps[k] == OP_sqrt)
+      if (op == OP_log || op == OP_sqrt)
         for (double& v : in.v) v = std::fabs(v) + 0.1;
       std::vector<double> want(n);
-      for (int i = 0; i < n; ++i) want[i] = unaryRef(unaryOps[k], x.v[i]);
-      r.expect(std::string(units[k]) + " n=" + std::to_string(n), r.run(makeStep(unaryOps[k]), {in}, {n}), want);
+      for (int i = 0; i < n; ++i) want[i] = unaryRef(dtype, op, in.v[i]);
+      r.expect(std::string(opTableName(op)) + " n=" + std::to_string(n), r.run(makeStep(op), {in}, {n}), want);
     }
   }
   // Binary with broadcasting.
@@ -244,17 +229,17 @@ static void gpuTests(Backend* be, int dtype) {
   const BinCase cases[] = {{{2, 3, 4}, {2, 3, 4}, {2, 3, 4}}, {{1}, {5, 7}, {5, 7}}, {{5, 7}, {}, {5, 7}},
                            {{2, 3, 4}, {3, 1}, {2, 3, 4}},    {{4}, {3, 1}, {3, 4}},  {{300, 257}, {257}, {300, 257}},
                            {{2, 1, 5, 1}, {3, 1, 6}, {2, 3, 5, 6}}};
-  const int binOps[] = {OP_add, OP_sub, OP_mul, OP_div};
   for (const BinCase& c : cases) {
     HostTensor a = iota(c.a, 0.21), b = iota(c.b, 0.53, 3.0);
     for (double& v : b.v) v = v + 5.0;   // keeps division tame
-    for (int op : binOps) {
+    for (int op = 0; op < OP_COUNT; ++op) {
+      if (!isBinaryOp(op)) continue;
       std::vector<double> want(numel(c.out));
       for (int64_t i = 0; i < numel(c.out); ++i) {
         Shape idx = unravel(i, c.out);
-        want[i] = binaryRef(op, a.v[ravelBroadcast(idx, c.a)], b.v[ravelBroadcast(idx, c.b)]);
+        want[i] = binaryRef(dtype, op, a.v[ravelBroadcast(idx, c.a)], b.v[ravelBroadcast(idx, c.b)]);
       }
-      r.expect("binary op " + std::to_string(op) + " " + std::to_string(c.a.size()) + "x" + std::to_string(c.b.size()),
+      r.expect(std::string(opTableName(op)) + " " + std::to_string(c.a.size()) + "x" + std::to_string(c.b.size()),
                r.run(makeStep(op), {a, b}, c.out), want);
     }
   }
@@ -272,7 +257,8 @@ static void gpuTests(Backend* be, int dtype) {
     Step st = makeStep(OP_FUSED);
     st.code = {{OP_sin, 0, -1, 0}, {OP_mul, 3, 1, 0}, {OP_fill, -1, -1, 2.0}, {OP_add, 4, 5, 0}, {OP_sub, 6, 2, 0}};
     std::vector<double> want(1000);
-    for (int i = 0; i < 1000; ++i) want[i] = std::sin(a.v[i]) * b.v[i] + 2.0 - s.v[0];
+    for (int i = 0; i < 1000; ++i)
+      want[i] = binaryRef(dtype, OP_sub, binaryRef(dtype, OP_add, binaryRef(dtype, OP_mul, unaryRef(dtype, OP_sin, a.v[i]), b.v[i]), 2.0), s.v[0]);
     r.expect("fused", r.run(st, {a, b, s}, {1000}), want);
   }
   // Reductions: shapes x axes.

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "adjoint/op_math.h"
 #include "compiler/ir.h"
 
 namespace adjoint {
@@ -42,30 +43,13 @@ void eliminateDeadCode(Graph::Impl* g) {
 
 namespace {
 
-// Evaluates an elementwise op on constants in the node's dtype, like the kernels do.
-template <class T>
-double evalT(int op, T a, T b) {
-  switch (op) {
-    case OP_neg: return -a;
-    case OP_sin: return std::sin(a);
-    case OP_cos: return std::cos(a);
-    case OP_exp: return std::exp(a);
-    case OP_log: return std::log(a);
-    case OP_tanh: return std::tanh(a);
-    case OP_relu: return a < 0 ? T(0) : a;
-    case OP_step: return a > 0 ? T(1) : T(0);
-    case OP_square: return (T)(a * a);
-    case OP_sqrt: return std::sqrt(a);
-    case OP_add: return (T)(a + b);
-    case OP_sub: return (T)(a - b);
-    case OP_mul: return (T)(a * b);
-    case OP_div: return (T)(a / b);
-  }
-  return 0;
-}
-
+// Evaluates an elementwise op on constants with the kernels' scalar functions, in the node's dtype
+// (Note [Scalar semantics] in op_math.h). An op without one is an error, never a made-up value.
 double evalConst(int op, int dtype, double a, double b) {
-  return dtype == kFloat32 ? evalT<float>(op, (float)a, (float)b) : evalT<double>(op, a, b);
+  if (!isElementwiseOp(op)) fail("constant folding: ", opName(op), " is not an elementwise op (it has no scalar function in op_math.h)");
+  if (dtype == kFloat32) return isUnaryOp(op) ? math::unary(op, (float)a) : math::binary(op, (float)a, (float)b);
+  if (dtype == kFloat64) return isUnaryOp(op) ? math::unary(op, a) : math::binary(op, a, b);
+  fail("constant folding: ", opName(op), " of ", dtypeName(dtype));
 }
 
 struct Rebuilder {

@@ -19,8 +19,10 @@ constexpr int64_t kParallelGrain = 32768;
 constexpr int kMaxFusedInputs = 32;
 constexpr int kMaxFusedCode = 64;
 
-// --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw -----------------------------------
-bool mathTile(int op, const float* x, float* y, int64_t n);     // sin cos exp log tanh (libmvec)
+// --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw ------------------------------------
+// The values are op_math.h's (Note [Scalar semantics]). A tile given an op outside its family writes
+// nothing, so callers check the op first (runStep and fused() do).
+bool mathTile(int op, const float* x, float* y, int64_t n);     // Transcendental ops (libmvec); false for others
 bool mathTile(int op, const double* x, double* y, int64_t n);
 void unaryTile(int op, const float* x, float* y, int64_t n);     // every unary op
 void unaryTile(int op, const double* x, double* y, int64_t n);

@@ -1,8 +1,10 @@
 // Elementwise kernels: unary and binary tiles (vectorised) and the broadcasting drivers around them.
+// Values are op_math.h's (Note [Scalar semantics]); the loops are generated from ops.def.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "adjoint/op_math.h"
 #include "core/common.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
@@ -12,29 +14,16 @@ namespace adjoint {
 namespace cpu {
 namespace {
 
+// The exact unary ops (ops.def family Unary; the transcendental ones are mathTile's): one plain
+// loop per op over its scalar function (op_math.h), which the vectoriser turns into SIMD code.
 template <class T>
 inline __attribute__((always_inline)) void unaryBody(int op, const T* x, T* y, int64_t n) {
   switch (op) {
-    case OP_neg:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = -x[i];
-      return;
-    case OP_relu:   // NaN stays NaN: (NaN < 0) is false
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0 ? T(0) : x[i];
-      return;
-    case OP_step:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? T(1) : T(0);
-      return;
-    case OP_square:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
-      return;
-    case OP_sqrt:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]);
-      return;
+#define ADJOINT_UNARY_OP(name)                                 \
+  case OP_##name:                                              \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = math::name(x[i]); \
+    return;
+#include "adjoint/ops.def"
   }
 }
 
@@ -57,10 +46,10 @@ inline __attribute__((always_inline)) void unaryBody(int op, const T* x, T* y, i
 template <class T>
 inline __attribute__((always_inline)) void binaryBody(int op, const T* a, int sa, const T* b, int sb, T* y, int64_t n) {
   switch (op) {
-    case OP_add: ADJOINT_BINARY_LOOPS(u + v) return;
-    case OP_sub: ADJOINT_BINARY_LOOPS(u - v) return;
-    case OP_mul: ADJOINT_BINARY_LOOPS(u * v) return;
-    case OP_div: ADJOINT_BINARY_LOOPS(u / v) return;
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name:               \
+    ADJOINT_BINARY_LOOPS(math::name(u, v)) return;
+#include "adjoint/ops.def"
   }
 }
 

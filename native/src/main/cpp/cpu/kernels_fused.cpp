@@ -98,6 +98,13 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
 void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y) {
   if (in.size() > (size_t)kMaxFusedInputs || step.code.size() > (size_t)kMaxFusedCode || step.code.empty())
     fail("fused step with ", in.size(), " inputs and ", step.code.size(), " instructions (limits ", kMaxFusedInputs, " and ", kMaxFusedCode, ")");
+  for (size_t i = 0; i < step.code.size(); ++i) {   // the tiles write nothing for an op outside their family
+    const FusedInstr& f = step.code[i];
+    const int limit = (int)(in.size() + i);
+    bool ok = f.op == OP_fill || (isUnaryOp(f.op) && f.a >= 0 && f.a < limit) ||
+              (isBinaryOp(f.op) && f.a >= 0 && f.a < limit && f.b >= 0 && f.b < limit);
+    if (!ok) fail("fused step: instruction ", i, " (op ", f.op, ", operands ", f.a, ", ", f.b, ") is not a fill or an elementwise op on earlier registers");
+  }
   int64_t n = out.numel();
   if (n == 0) return;
   if (out.dtype == kFloat32) fusedT(step, in, inNumel, n, (float*)y);
