@@ -3,7 +3,9 @@
 // Everywhere: the four entry points exist, the ABI matches, device_count answers without crashing
 // (0, or -1 with a message, on a machine without driver or GPU) and create() fails cleanly there.
 // With a GPU: every op is run as a one-step Program and compared with a host reference (float32 and
-// float64), plus a fused step, a two-lane program with a cross-lane dependency and a host callback.
+// float64), every elementwise op on special values (NaN, +-0, +-inf, huge, subnormal) plain and fused
+// against op_math.h, plus a fused step, a two-lane program with a cross-lane dependency and a host
+// callback.
 #include <dlfcn.h>
 
 #include <cmath>
@@ -16,6 +18,7 @@
 
 #include "adjoint/backend.h"
 #include "adjoint/op_math.h"
+#include "special_values.h"
 
 using namespace adjoint;
 using Shape = std::vector<int64_t>;
@@ -356,6 +359,48 @@ static void gpuTests(Backend* be, int dtype) {
   }
 }
 
+// Note [Scalar semantics] on the GPU: every elementwise op on the special values of
+// special_values.h (shared with the native harness), as a plain step (same-shape and broadcast
+// operands) and inside a fused step, against op_math.h in the run's dtype.
+template <class T>
+static void specialValueTests(Backend* be, int dtype) {
+  Runner r{be, dtype};
+  const std::vector<T> vals = special::values<T>();
+  const int64_t m = (int64_t)vals.size();
+  auto verify = [&](const std::string& what, int op, const std::vector<T>& a, const std::vector<T>& b,
+                    const std::vector<double>& got) {
+    bool ok = got.size() == a.size();
+    std::string why = ok ? "" : "wrong size";
+    for (size_t i = 0; ok && i < a.size(); ++i) ok = special::agrees<T>(op, a[i], b.empty() ? T(0) : b[i], (T)got[i], &why);
+    check(ok, what + (dtype == kFloat32 ? " [float32]: " : " [float64]: ") + why);
+  };
+  for (int op = 0; op < OP_COUNT; ++op) {
+    if (!isElementwiseOp(op)) continue;
+    const bool unary = isUnaryOp(op);
+    std::vector<T> a, b;
+    const int64_t n = unary ? 1031 : m * m;
+    for (int64_t i = 0; i < n; ++i) {
+      a.push_back(unary ? vals[i % m] : vals[i / m]);
+      if (!unary) b.push_back(vals[i % m]);
+    }
+    std::vector<HostTensor> ins{{{n}, std::vector<double>(a.begin(), a.end())}};
+    if (!unary) ins.push_back({{n}, std::vector<double>(b.begin(), b.end())});
+    const std::string name = opTableName(op);
+    verify(name + " special values, plain", op, a, b, r.run(makeStep(op), ins, {n}));
+    // Fused: op(in0[, in1]) * ones, the same chain the native test fuses.
+    Step fused = makeStep(OP_FUSED);
+    const int numIn = (int)ins.size() + 1;
+    fused.code = {{op, 0, unary ? -1 : 1, 0}, {OP_mul, numIn, numIn - 1, 0}};
+    std::vector<HostTensor> fin = ins;
+    fin.push_back({{n}, std::vector<double>(n, 1.0)});
+    verify(name + " special values, fused", op, a, b, r.run(fused, fin, {n}));
+    if (!unary) {   // a column against a row: the strided broadcasting kernel
+      HostTensor col{{m, 1}, std::vector<double>(vals.begin(), vals.end())}, row{{m}, col.v};
+      verify(name + " special values, column op row", op, a, b, r.run(makeStep(op), {col, row}, {m, m}));
+    }
+  }
+}
+
 // Two lanes: b = sin(x) on lane 0, c = cos(x) on lane 1, d = b + c on lane 0 after both.
 static void laneTest(Backend* be) {
   const int n = 1 << 20;
@@ -443,6 +488,8 @@ int main(int argc, char** argv) {
       try {
         gpuTests(be.get(), kFloat32);
         gpuTests(be.get(), kFloat64);
+        specialValueTests<float>(be.get(), kFloat32);
+        specialValueTests<double>(be.get(), kFloat64);
         laneTest(be.get());
         callbackTest(be.get());
         // Errors surface as exceptions, and the backend stays usable afterwards.
