@@ -30,13 +30,13 @@ void needInputs(const Step& step, size_t n) {
 
 void needFloat(int op, int dtype) {
   if (dtype != kFloat32 && dtype != kFloat64)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
 }
 
 void needSameDtype(int op, const TensorDesc& in, const TensorDesc& out) {
   if (in.dtype != out.dtype)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " from " + dtypeLabel(in.dtype) + " to " +
-         dtypeLabel(out.dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " from " + dtypeName(in.dtype) + " to " +
+         dtypeName(out.dtype));
 }
 
 int checkedInt(int64_t v, const char* what) {
@@ -322,8 +322,8 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       if (m == 1) {
         code.scalarInputs |= 1u << i;
       } else if (m != n) {
-        fail("CUDA backend: fused input " + std::to_string(i) + " has shape " + shapeString(d.shape) +
-             ", neither a scalar nor the output's " + shapeString(out.shape));
+        fail("CUDA backend: fused input " + std::to_string(i) + " has shape " + shapeStr(d.shape) +
+             ", neither a scalar nor the output's " + shapeStr(out.shape));
       }
       code.inputs[i] = inPtr(i);
     }
@@ -337,9 +337,9 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
       if (in.numel() != n)
-        fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeString(in.shape) + " to " +
-             shapeString(out.shape));
-      deviceCopy(y, inPtr(0), (size_t)n * elemSize(out.dtype), lane.stream);
+        fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeStr(in.shape) + " to " +
+             shapeStr(out.shape));
+      deviceCopy(y, inPtr(0), (size_t)n * dtypeSize(out.dtype), lane.stream);
       return;
     }
     case OP_fill:
@@ -376,7 +376,7 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
       const TransposePlan plan = planTranspose(in.shape, step.attrs);
-      const int es = elemSize(out.dtype);
+      const int es = dtypeSize(out.dtype);
       if (plan.kind == 0) {
         deviceCopy(y, inPtr(0), (size_t)n * es, lane.stream);
       } else if (plan.kind == 1 && launchTranspose2d(l, es, inPtr(0), y, plan.batch, plan.rows, plan.cols)) {
@@ -392,9 +392,9 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       needSameDtype(op, in, out);
       GatherIndex idx;
       if (planBroadcast(in.shape, out.shape, &idx)) {
-        launchGather(l, elemSize(out.dtype), inPtr(0), y, n, idx);
+        launchGather(l, dtypeSize(out.dtype), inPtr(0), y, n, idx);
       } else {
-        deviceCopy(y, inPtr(0), (size_t)n * elemSize(out.dtype), lane.stream);
+        deviceCopy(y, inPtr(0), (size_t)n * dtypeSize(out.dtype), lane.stream);
       }
       return;
     }
@@ -405,8 +405,8 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     needInputs(step, 1);
     needSameDtype(op, inDesc(0), out);
     if (inDesc(0).numel() != n)
-      fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeString(inDesc(0).shape) + " to " +
-           shapeString(out.shape));
+      fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeStr(inDesc(0).shape) + " to " +
+           shapeStr(out.shape));
     launchUnary(l, op, out.dtype, inPtr(0), y, n);
     return;
   }
@@ -434,10 +434,10 @@ void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const Tensor
   switch (plan.kind) {
     case 0:   // nothing reduced (all reduced dims have size 1): a copy, also for mean
       if (in.numel() != n) break;
-      deviceCopy(y, x, (size_t)n * elemSize(out.dtype), lane.stream);
+      deviceCopy(y, x, (size_t)n * dtypeSize(out.dtype), lane.stream);
       return;
     case 3:   // empty input, non-empty output
-      if (kind == kReduceMax) fail("CUDA backend: max of an empty tensor of shape " + shapeString(in.shape));
+      if (kind == kReduceMax) fail("CUDA backend: max of an empty tensor of shape " + shapeStr(in.shape));
       launchFill(l, out.dtype, y, n, mean ? std::numeric_limits<double>::quiet_NaN() : 0.0);
       return;
     case 1:
@@ -456,8 +456,8 @@ void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const Tensor
     default:
       break;
   }
-  fail(std::string("CUDA backend: ") + opLabel(step.op) + " of " + shapeString(in.shape) + " does not give " +
-       shapeString(out.shape));
+  fail(std::string("CUDA backend: ") + opLabel(step.op) + " of " + shapeStr(in.shape) + " does not give " +
+       shapeStr(out.shape));
 }
 
 void CudaBackend::runMatmul(const Step& step, const TensorDesc& a, const TensorDesc& b, const TensorDesc& out,
@@ -469,7 +469,7 @@ void CudaBackend::runMatmul(const Step& step, const TensorDesc& a, const TensorD
   const bool transB = step.attrs.size() > 1 && step.attrs[1] != 0;
   const MatmulPlan p = planMatmul(a.shape, b.shape, out.shape, transA, transB);
   if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  const size_t es = (size_t)elemSize(out.dtype);
+  const size_t es = (size_t)dtypeSize(out.dtype);
   if (p.k == 0) {   // an empty sum: zeros, without relying on cuBLAS's k = 0 behaviour
     ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)(p.batch * p.m * p.n) * es, lane.stream));
     return;
@@ -541,14 +541,14 @@ void CudaBackend::runCallback(const Program& program, const Step& step, void* co
   std::vector<void*> ptrs(step.in.size());
   for (size_t i = 0; i < step.in.size(); ++i) {
     const TensorDesc& d = program.slots[step.in[i]].desc;
-    const size_t bytes = (size_t)d.numel() * elemSize(d.dtype);
+    const size_t bytes = (size_t)d.numel() * dtypeSize(d.dtype);
     inputs[i].resize(std::max<size_t>(bytes, 1));
     ptrs[i] = inputs[i].data();
     if (bytes > 0)
       ADJ_CUDA_CHECK(cudaMemcpyAsync(inputs[i].data(), slots[step.in[i]], bytes, cudaMemcpyDeviceToHost, lane.stream));
   }
   ADJ_CUDA_CHECK(cudaStreamSynchronize(lane.stream));
-  const size_t outBytes = (size_t)out.numel() * elemSize(out.dtype);
+  const size_t outBytes = (size_t)out.numel() * dtypeSize(out.dtype);
   std::vector<char> result(std::max<size_t>(outBytes, 1), 0);
   const int rc = ctx.hostCallback(id, (int)ptrs.size(), ptrs.data(), result.data());
   if (rc != 0) fail("host callback " + std::to_string(id) + " failed");

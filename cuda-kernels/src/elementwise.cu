@@ -139,7 +139,7 @@ void launchUnary(const Launch& l, int op, int dtype, const void* x, void* y, int
   } else if (dtype == kFloat64) {
     unaryDispatch<double>(l, op, x, y, n);
   } else {
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }
@@ -152,7 +152,7 @@ void launchBinary(const Launch& l, int op, int dtype, const void* a, const void*
   } else if (dtype == kFloat64) {
     binaryDispatch<double>(l, op, a, b, y, n, mode, idx);
   } else {
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }
@@ -161,7 +161,7 @@ void launchFill(const Launch& l, int dtype, void* y, int64_t n, double value) {
   if (n <= 0) return;
   if (value == 0.0 && !std::signbit(value)) {
     // All-zero bits are 0 in every dtype.
-    ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)n * elemSize(dtype), l.stream));
+    ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)n * dtypeSize(dtype), l.stream));
     return;
   }
   switch (dtype) {
@@ -187,7 +187,7 @@ void launchFused(const Launch& l, int dtype, const FusedCode& code, void* y, int
   } else if (dtype == kFloat64) {
     fusedKernel<double><<<gridFor(l, n), kThreads, 0, l.stream>>>(code, static_cast<double*>(y), n);
   } else {
-    fail(std::string("CUDA backend: fused steps support float32 and float64, not ") + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: fused steps support Float32 and Float64, not ") + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }

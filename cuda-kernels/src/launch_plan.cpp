@@ -26,7 +26,7 @@ void checkRank(size_t rank, const char* what) {
 
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
   const size_t R = out.size(), r = in.size();
-  if (r > R) fail("CUDA backend: cannot broadcast " + shapeString(in) + " to " + shapeString(out));
+  if (r > R) fail("CUDA backend: cannot broadcast " + shapeStr(in) + " to " + shapeStr(out));
   const std::vector<int64_t> cs = contiguousStrides(in);
   std::vector<int64_t> s(R, 0);
   for (size_t i = 0; i < R; ++i) {
@@ -35,7 +35,7 @@ std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std:
     if (in[j] == out[i]) {
       s[i] = cs[j];
     } else if (in[j] != 1) {
-      fail("CUDA backend: cannot broadcast " + shapeString(in) + " to " + shapeString(out));
+      fail("CUDA backend: cannot broadcast " + shapeStr(in) + " to " + shapeStr(out));
     }
   }
   return s;
@@ -109,7 +109,7 @@ TransposePlan planTranspose(const std::vector<int64_t>& in, const std::vector<in
   std::vector<bool> seen(R, false);
   for (int64_t& p : perm) {
     if (p < 0) p += R;
-    if (p < 0 || p >= R || seen[p]) fail("CUDA backend: transpose perm " + shapeString(permIn) + " is not a permutation");
+    if (p < 0 || p >= R || seen[p]) fail("CUDA backend: transpose perm " + shapeStr(permIn) + " is not a permutation");
     seen[p] = true;
   }
   // Renumber the input dims of size > 1; walk them in output order, merging runs that are
@@ -229,11 +229,11 @@ std::vector<bool> reduceMaskFromAttrs(const std::vector<int64_t>& in, const std:
 
 std::vector<bool> sumToShapeMask(const std::vector<int64_t>& in, const std::vector<int64_t>& to) {
   const size_t R = in.size(), r = to.size();
-  if (r > R) fail("CUDA backend: sumToShape from " + shapeString(in) + " to " + shapeString(to));
+  if (r > R) fail("CUDA backend: sumToShape from " + shapeStr(in) + " to " + shapeStr(to));
   std::vector<bool> mask(R, true);
   for (size_t i = R - r; i < R; ++i) {
     const int64_t t = to[i - (R - r)];
-    if (t != in[i] && t != 1) fail("CUDA backend: sumToShape from " + shapeString(in) + " to " + shapeString(to));
+    if (t != in[i] && t != 1) fail("CUDA backend: sumToShape from " + shapeStr(in) + " to " + shapeStr(to));
     mask[i] = t == 1 && in[i] != 1;
   }
   return mask;
@@ -296,14 +296,14 @@ MatmulPlan planMatmul(const std::vector<int64_t>& a, const std::vector<int64_t>&
                       bool transA, bool transB) {
   const size_t ra = a.size(), rb = b.size(), ro = out.size();
   if (ra < 2 || rb < 2 || ro < 2)
-    fail("CUDA backend: matmul needs rank >= 2, got " + shapeString(a) + " and " + shapeString(b));
+    fail("CUDA backend: matmul needs rank >= 2, got " + shapeStr(a) + " and " + shapeStr(b));
   MatmulPlan p;
   p.m = transA ? a[ra - 1] : a[ra - 2];
   p.k = transA ? a[ra - 2] : a[ra - 1];
   const int64_t kb = transB ? b[rb - 1] : b[rb - 2];
   p.n = transB ? b[rb - 2] : b[rb - 1];
   if (p.k != kb || out[ro - 2] != p.m || out[ro - 1] != p.n)
-    fail("CUDA backend: matmul shapes " + shapeString(a) + " x " + shapeString(b) + " -> " + shapeString(out) +
+    fail("CUDA backend: matmul shapes " + shapeStr(a) + " x " + shapeStr(b) + " -> " + shapeStr(out) +
          " do not agree");
   const std::vector<int64_t> ob(out.begin(), out.end() - 2), ab(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
   p.batch = numelOf(ob);

@@ -220,11 +220,11 @@ void genericReduceT(const Launch& l, const void* xv, void* yv, int64_t outCount,
   rowSinglePass<A, A, T, KIND>(l, partial, y, outCount, parts, scale);
 }
 
-size_t accBytes(int dtype, int kind) { return kind == kReduceSum ? sizeof(double) : (size_t)elemSize(dtype); }
+size_t accBytes(int dtype, int kind) { return kind == kReduceSum ? sizeof(double) : (size_t)dtypeSize(dtype); }
 
 void checkFloat(int dtype) {
   if (dtype != kFloat32 && dtype != kFloat64)
-    fail(std::string("CUDA backend: reductions support float32 and float64, not ") + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: reductions support Float32 and Float64, not ") + dtypeName(dtype));
 }
 
 }  // namespace

@@ -2,27 +2,18 @@
 #pragma once
 
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/backend_util.h"
 #include "adjoint/engine.h"
 #include "adjoint/op_table.h"
 
 namespace adjoint {
 
-// Builds an Error message from pieces: fail("matmul: input ", 1, " has shape ", shapeStr(s)).
-template <class... Parts>
-[[noreturn]] void fail(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  throw Error(os.str());
-}
-
-std::string shapeStr(const std::vector<int64_t>& shape);   // "[2, 3]", "[]" for rank 0
-std::string descStr(const TensorDesc& desc);               // "Float32 [2, 3]"
-int64_t numelOf(const std::vector<int64_t>& shape);   // of a shape already checked (checkShape)
+// fail(), shapeStr(), descStr(), numelOf() and opLabel() are in adjoint/backend_util.h (shared with
+// the backend libraries).
 
 // Note [Sizes]: every shape that enters the engine is checked once, where it enters: graph inputs
 // (Graph::addInput), each node's inferred result (Graph::addNode; reshape also checks its target

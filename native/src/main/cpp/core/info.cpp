@@ -13,24 +13,6 @@
 
 namespace adjoint {
 
-int dtypeSize(int dtype) {
-  switch (dtype) {
-    case kFloat32: return 4;
-    case kFloat64: return 8;
-    case kInt32: return 4;
-  }
-  fail("unknown dtype ", dtype);
-}
-
-const char* dtypeName(int dtype) {
-  switch (dtype) {
-    case kFloat32: return "Float32";
-    case kFloat64: return "Float64";
-    case kInt32: return "Int32";
-  }
-  return "InvalidDtype";
-}
-
 int opCount() { return OP_COUNT; }
 
 const char* opName(int op) {

@@ -23,8 +23,26 @@ class Error : public std::runtime_error {
 };
 
 enum DType { kFloat32 = 0, kFloat64 = 1, kInt32 = 2 };
-int dtypeSize(int dtype);
-const char* dtypeName(int dtype);
+
+// Inline, so that backend libraries (which may not call engine symbols) name and size dtypes the
+// same way: "Float32", "Float64", "Int32" in every message.
+inline int dtypeSize(int dtype) {
+  switch (dtype) {
+    case kFloat32: return 4;
+    case kFloat64: return 8;
+    case kInt32: return 4;
+  }
+  throw Error("unknown dtype " + std::to_string(dtype));
+}
+
+inline const char* dtypeName(int dtype) {
+  switch (dtype) {
+    case kFloat32: return "Float32";
+    case kFloat64: return "Float64";
+    case kInt32: return "Int32";
+  }
+  return "InvalidDtype";
+}
 
 // Devices: 0 is the CPU; 1 + k is CUDA device k (available once a CUDA backend is loaded).
 enum { kCpu = 0 };
