@@ -20,6 +20,7 @@
 #include "allocator.h"
 #include "cublas_loader.h"
 #include "kernels.h"
+#include "launch_plan.h"
 
 namespace adjoint {
 namespace cuda {
@@ -32,6 +33,7 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
 
   std::string name() const override { return name_; }
+  Capabilities capabilities() const override { return cudaCapabilities(); }
   void* allocate(size_t bytes) override;
   void release(void* ptr) override;
   void upload(void* dst, const void* host, size_t bytes) override;

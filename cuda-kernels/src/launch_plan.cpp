@@ -24,6 +24,16 @@ void checkRank(size_t rank, const char* what) {
 
 }  // namespace
 
+Capabilities cudaCapabilities() {
+  Capabilities c;
+  c.maxFusedInputs = kFusedMaxInputs;
+  c.maxFusedCode = kFusedMaxInstrs;
+  c.maxFusedLive = kFusedMaxRegs;
+  c.accumulatingGemm = false;
+  c.inPlace = true;
+  return c;
+}
+
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
   const size_t R = out.size(), r = in.size();
   if (r > R) fail("CUDA backend: cannot broadcast " + shapeStr(in) + " to " + shapeStr(out));
@@ -249,7 +259,6 @@ FusedCode planFused(const std::vector<FusedInstr>& code, int numInputs) {
     fail("CUDA backend: fused step has " + std::to_string(numInputs) + " inputs; at most " +
          std::to_string((int)kFusedMaxInputs) + " are supported");
   const int n = (int)code.size();
-  std::vector<int> lastUse(numInputs + n, -1);
   for (int k = 0; k < n; ++k) {
     const FusedInstr& ins = code[k];
     const bool binary = isBinaryOp(ins.op), unary = isUnaryOp(ins.op), constant = ins.op == OP_fill;
@@ -261,12 +270,11 @@ FusedCode planFused(const std::vector<FusedInstr>& code, int numInputs) {
     if (!aOk || !bOk)
       fail("CUDA backend: fused instruction " + std::to_string(k) + " (" + opLabel(ins.op) + ") has bad operands " +
            std::to_string(ins.a) + ", " + std::to_string(ins.b));
-    if (!constant) lastUse[ins.a] = k;
-    if (binary) lastUse[ins.b] = k;
   }
-  std::vector<int> phys(numInputs + n, -1);
-  bool busy[kFusedMaxRegs] = {};
-  auto encode = [&](int v) -> int16_t { return v < numInputs ? (int16_t)(-v - 1) : (int16_t)phys[v]; };
+  std::vector<int> reg;
+  if (fusedRegisters(code, numInputs, &reg) > kFusedMaxRegs)
+    fail("CUDA backend: fused step needs more than ", (int)kFusedMaxRegs, " live registers; split the fusion group");
+  auto encode = [&](int v) -> int16_t { return v < numInputs ? (int16_t)(-v - 1) : (int16_t)reg[v - numInputs]; };
   for (int k = 0; k < n; ++k) {
     const FusedInstr& ins = code[k];
     const bool binary = isBinaryOp(ins.op), constant = ins.op == OP_fill;
@@ -275,17 +283,7 @@ FusedCode planFused(const std::vector<FusedInstr>& code, int numInputs) {
     d.scalar = ins.scalar;
     d.a = constant ? (int16_t)kFusedNoOperand : encode(ins.a);
     d.b = binary ? encode(ins.b) : (int16_t)kFusedNoOperand;
-    // Operands read for the last time free their registers before the result takes one.
-    if (!constant && ins.a >= numInputs && lastUse[ins.a] == k) busy[phys[ins.a]] = false;
-    if (binary && ins.b >= numInputs && lastUse[ins.b] == k) busy[phys[ins.b]] = false;
-    int r = 0;
-    while (r < kFusedMaxRegs && busy[r]) ++r;
-    if (r == kFusedMaxRegs)
-      fail("CUDA backend: fused step needs more than " + std::to_string((int)kFusedMaxRegs) +
-           " live registers; split the fusion group");
-    phys[numInputs + k] = r;
-    d.dst = (int16_t)r;
-    busy[r] = lastUse[numInputs + k] >= 0 || k == n - 1;   // an unused result frees its register at once
+    d.dst = (int16_t)reg[k];
   }
   out.numInstrs = n;
   out.numInputs = numInputs;

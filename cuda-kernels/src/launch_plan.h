@@ -12,6 +12,11 @@
 namespace adjoint {
 namespace cuda {
 
+// What the kernels can run (Note [Capabilities] in backend.h): fused steps of at most
+// kFusedMaxInputs inputs, kFusedMaxInstrs instructions and kFusedMaxRegs registers; no accumulating
+// gemm; elementwise kernels read element i before they write it, so they may run in place.
+Capabilities cudaCapabilities();
+
 // Element strides of `in` (right-aligned against `out`, NumPy style) per dim of `out`; 0 where `in`
 // is broadcast. Throws Error when the shapes are not broadcast-compatible.
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out);
@@ -50,9 +55,10 @@ std::vector<bool> reduceMaskFromAttrs(const std::vector<int64_t>& in, const std:
 // Mask of sumToShape(x) -> shape `to` (right-aligned): leading dims and dims where to == 1 != x.
 std::vector<bool> sumToShapeMask(const std::vector<int64_t>& in, const std::vector<int64_t>& to);
 
-// Translates a Step's FusedInstr list into device code with physical registers (linear scan,
-// lowest free register first). Input pointers are filled in by the caller. Throws Error when the
-// code needs more than kFusedMaxRegs registers, kFusedMaxInstrs instructions or kFusedMaxInputs inputs.
+// Translates a Step's FusedInstr list into device code with physical registers (Note [Fused
+// registers] in backend_util.h, the rule fusion counts with). Input pointers are filled in by the
+// caller. Throws Error when the code needs more than kFusedMaxRegs registers, kFusedMaxInstrs
+// instructions or kFusedMaxInputs inputs (the compiler never emits such a step for this backend).
 FusedCode planFused(const std::vector<FusedInstr>& code, int numInputs);
 
 // Matmul plan for row-major a (..., m, k) and b (..., k, n) with transposes, batch dims broadcast.

@@ -215,11 +215,11 @@ struct FreeBuf {
 using BufPtr = std::unique_ptr<adjoint::Buffer, FreeBuf>;
 
 // Runs `g` `times` times on one executable; per run, every output, then every input (as the updates left it).
-inline std::vector<std::vector<Host>> runTimes(const adjoint::Graph& g, const std::vector<Host>& ins, int dt, int times) {
-  adjoint::Executable ex(g, 0);
+inline std::vector<std::vector<Host>> runTimes(const adjoint::Graph& g, const std::vector<Host>& ins, int dt, int times, int device = 0) {
+  adjoint::Executable ex(g, device);
   std::vector<BufPtr> bufs;
   for (size_t i = 0; i < ins.size(); ++i) {
-    bufs.emplace_back(upload(ins[i], dt));
+    bufs.emplace_back(upload(ins[i], dt, device));
     ex.setInput((int)i, bufs.back().get());
   }
   std::vector<std::vector<Host>> res;

@@ -2,7 +2,9 @@
 #include <cstring>
 
 #include "check.h"
+#include "random_graph.h"
 #include "reference.h"
+#include "test_backend.h"
 
 using namespace adjoint;
 using t::Host;
@@ -250,6 +252,93 @@ TEST(fusion_respects_code_limit_with_many_constants) {
   } catch (const Error& e) {
     CHECK_MSG(false, e.what());
   }
+}
+
+// Note [Capabilities]: the compiler asks the backend. x0 + x1 + ... + x19 is one fused step of 20
+// inputs for the CPU (limit 32); for a backend that takes 16 (the CUDA backend's limit, here the
+// strict test backend, which refuses anything beyond it) the group is split, not rejected. Before,
+// fusion used the CPU's limit for every device and the CUDA backend threw at run time.
+TEST(fusion_splits_groups_for_the_backends_input_limit) {
+  Graph g;
+  Shape s{64};
+  std::vector<Host> ins;
+  int v = -1;
+  for (int i = 0; i < 20; ++i) {
+    int x = g.addInput(kFloat64, s.data(), 1);
+    v = v < 0 ? x : binary(g, OP_add, v, x);
+    ins.push_back(t::random(s, rng));
+  }
+  g.addOutput(v);
+  Host want = ins[0];
+  for (int i = 1; i < 20; ++i) want = ref::map2(OP_add, want, ins[i]);
+  {
+    Executable ex(g, kCpu);
+    CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("in19") != std::string::npos, ex.describe());
+  }
+  t::TestDeviceScope dev(t::cudaLikeCapabilities());
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.numSteps() == 2, ex.describe());
+  std::string why;
+  auto out = t::runGraph(g, ins, std::vector<int>(20, kFloat64), 1, kTestDevice);
+  CHECK_MSG(t::close(out[0], want, 1e-12, &why), why);
+  CHECK(dev.backend.programsRun() == 1);
+}
+
+// The same for the registers a fused step may hold (Note [Fused registers]): a tree of 32 products
+// x * c_i summed pairwise holds 32 products at once in node order. (With 64 instructions a step
+// never needs more than the CUDA backend's 32 registers, so a backend with only 4 is asked here.)
+TEST(fusion_splits_groups_for_the_backends_register_limit) {
+  Graph g;
+  Shape s{8};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  std::vector<int> level;
+  for (int i = 0; i < 32; ++i) level.push_back(binary(g, OP_mul, x, fill(g, kFloat64, {}, 2.0 + i)));
+  while (level.size() > 1) {
+    std::vector<int> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(binary(g, OP_add, level[i], level[i + 1]));
+    level = next;
+  }
+  g.addOutput(level[0]);
+  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
+  double csum = 0;
+  for (int i = 0; i < 32; ++i) csum += 2.0 + i;
+  Capabilities caps = t::cudaLikeCapabilities();
+  caps.maxFusedLive = 4;
+  t::TestDeviceScope dev(caps);
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.numSteps() > 8, ex.describe());
+  auto got = t::runGraph(g, {h}, {kFloat64}, 1, kTestDevice);
+  for (int i = 0; i < 8; ++i) CHECK_MSG(std::fabs(got[0].v[i] - h.v[i] * csum) < 1e-9, "element " << i << ": " << got[0].v[i]);
+}
+
+// A backend without an accumulating gemm never gets one (Note [GEMM updates]), and one that cannot
+// run elementwise steps in place never gets an in-place step; the values are the CPU's.
+TEST(gemm_folding_and_in_place_only_where_the_backend_can) {
+  Graph g;
+  Shape sp{4, 3}, sa{4, 5}, sb{5, 3};
+  int p = g.addInput(kFloat64, sp.data(), 2), a = g.addInput(kFloat64, sa.data(), 2), b = g.addInput(kFloat64, sb.data(), 2);
+  int in[2] = {a, b};
+  int mm = g.addNode(OP_matmul, in, 2, nullptr, 0, 0);
+  g.addUpdate(0, binary(g, OP_sub, p, binary(g, OP_mul, fill(g, kFloat64, {}, 0.5), mm)));
+  int e = unary(g, OP_exp, binary(g, OP_add, a, a));   // computed into a dying temp in place on the CPU
+  g.addOutput(binary(g, OP_mul, e, withAttrs(g, OP_sum, e, {1})));
+  Host hp = t::random(sp, rng), ha = t::random(sa, rng), hb = t::random(sb, rng);
+  auto onCpu = t::runTimes(g, {hp, ha, hb}, kFloat64, 2);
+  {
+    Executable ex(g, kCpu);
+    CHECK_MSG(ex.describe().find("matmul(in1, in2, in0)") != std::string::npos, ex.describe());
+  }
+  Capabilities caps = t::cudaLikeCapabilities();
+  caps.inPlace = false;
+  t::TestDeviceScope dev(caps);
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.describe().find("matmul(in1, in2) ->") != std::string::npos, ex.describe());
+  auto onTest = t::runTimes(g, {hp, ha, hb}, kFloat64, 2, kTestDevice);
+  for (size_t r = 0; r < onCpu.size(); ++r)
+    for (size_t k = 0; k < onCpu[r].size(); ++k) {
+      std::string why;
+      CHECK_MSG(t::close(onTest[r][k], onCpu[r][k], 1e-12, &why), "run " << r << " result " << k << ": " << why);
+    }
 }
 
 TEST(multi_use_value_is_materialised) {

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "random_graph.h"
+#include "test_backend.h"
 
 using namespace adjoint;
 using t::Host;
@@ -54,10 +55,11 @@ int updateSeeds() {
 
 }  // namespace
 
-TEST(random_graphs_with_updates) {
-  t::ThreadsScope th(std::max(2, threads()));
-  t::BlasThreadsScope bt(1);
-  int seeds = updateSeeds(), checked = 0;
+namespace {
+
+// Runs `seeds` random update graphs per dtype on `device`.
+void checkUpdateGraphs(int device, int seeds) {
+  int checked = 0;
   for (int seed = 0; seed < seeds; ++seed)
     for (int dt : {kFloat64, kFloat32}) {
       t::UpdateGraph rg(1000 + seed, dt);
@@ -79,14 +81,14 @@ TEST(random_graphs_with_updates) {
       try {
         {
           t::OptimizeScope o(true);
-          on = t::runTimes(rg.g, rg.inputs, dt, 3);
+          on = t::runTimes(rg.g, rg.inputs, dt, 3, device);
         }
         {
           t::OptimizeScope o(false);
-          off = t::runTimes(rg.g, rg.inputs, dt, 3);
+          off = t::runTimes(rg.g, rg.inputs, dt, 3, device);
         }
       } catch (const Error& e) {
-        CHECK_MSG(false, "seed " << seed << " " << dtypeName(dt) << ": " << e.what());
+        CHECK_MSG(false, "seed " << seed << " " << dtypeName(dt) << " on " << deviceLabel(device) << ": " << e.what());
         continue;
       }
       double tol = dt == kFloat32 ? 1e-3 : 1e-9;
@@ -109,4 +111,22 @@ TEST(random_graphs_with_updates) {
         }
     }
   CHECK(checked > seeds);
+}
+
+}  // namespace
+
+TEST(random_graphs_with_updates) {
+  t::ThreadsScope th(std::max(2, threads()));
+  t::BlasThreadsScope bt(1);
+  checkUpdateGraphs(kCpu, updateSeeds());
+}
+
+// The same graphs compiled for the CUDA backend's capabilities (Note [Capabilities]) and run on the
+// strict test backend, which refuses any step beyond them: what the compiler makes for a GPU runs.
+TEST(random_graphs_with_updates_for_cuda_capabilities) {
+  t::ThreadsScope th(std::max(2, threads()));
+  t::BlasThreadsScope bt(1);
+  t::TestDeviceScope dev(t::cudaLikeCapabilities());
+  checkUpdateGraphs(kTestDevice, std::max(1, updateSeeds() / 2));
+  CHECK(dev.backend.programsRun() > 0);
 }

@@ -54,7 +54,7 @@ int64_t alignUp(int64_t b) { return (b + kAlign - 1) / kAlign * kAlign; }
 
 class Lowering {
  public:
-  explicit Lowering(const Graph::Impl& g) : g_(g) {}
+  Lowering(const Graph::Impl& g, const Capabilities& caps) : g_(g), caps_(caps) {}
 
   Program run() {
     buildSteps();
@@ -174,7 +174,8 @@ class Lowering {
   //  * v's step is elementwise (plain or fused), so it reads input i, if at all, at the element it
   //    writes (same element count; a fused step reads an element before it writes it);
   //  * v's step reads no other update target (its old value is read by steps that run earlier; an
-  //    updated one would be overwritten by then), following reshape aliases back to their input.
+  //    updated one would be overwritten by then), following reshape aliases back to their input;
+  //  * the backend runs elementwise steps in place (Capabilities::inPlace).
   // An accumulating matmul (Note [GEMM updates] in passes.cpp) qualifies too: it reads input i only
   // as its third input, C, and the fold made sure of the rest; it has no other way to run, so it
   // must be done in place.
@@ -204,7 +205,7 @@ class Lowering {
         result[k] = v;
         continue;
       }
-      if (n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
+      if (!caps_.inPlace || n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
       if (!isElementwiseOp(n.op) && n.op != OP_FUSED) continue;
       bool ok = true;
       for (int i : n.in) {
@@ -255,7 +256,7 @@ class Lowering {
       if (o.def < 0) o.def = (int)s;
     }
     // In place: an elementwise step may write over a same-sized temp input that dies at this step.
-    for (size_t s = 0; s < steps.size(); ++s) {
+    for (size_t s = 0; caps_.inPlace && s < steps.size(); ++s) {
       const Step& step = steps[s];
       if (!isElementwiseOp(step.op) && step.op != OP_FUSED) continue;
       int o = root(slotStorage_[step.out]);
@@ -404,6 +405,7 @@ class Lowering {
   }
 
   const Graph::Impl& g_;
+  const Capabilities& caps_;
   Program p_;
   std::vector<Storage> st_;
   std::vector<int> slotStorage_;
@@ -411,6 +413,6 @@ class Lowering {
 
 }  // namespace
 
-Program lowerToProgram(const Graph::Impl& g) { return Lowering(g).run(); }
+Program lowerToProgram(const Graph::Impl& g, const Capabilities& caps) { return Lowering(g, caps).run(); }
 
 }  // namespace adjoint

@@ -1,6 +1,7 @@
 // Graph-level passes: dead-code elimination, and one rebuilding pass that does common-subexpression
 // elimination, algebraic simplification and constant folding together (run for every backend); and
-// the CPU-only folding of parameter updates into their gradient's gemm (Note [GEMM updates]).
+// the folding of parameter updates into their gradient's gemm for backends that can accumulate
+// (Note [GEMM updates]).
 //
 // Note [Rebuild]: simplify() re-emits the graph node by node into a fresh node list (Note [Node order]).
 // Each node is first rewritten against the already-emitted (hence already simplified) inputs, then
@@ -265,7 +266,8 @@ void simplify(Graph::Impl* g) {
 //    target may already hold its new value when this step runs).
 // Rounding: gemm adds alpha * (a b) to C, the same p - fl(c * g) as the unfolded steps when alpha's
 // product rounds the same way (-c is exact), up to one rounding where the gemm kernel fuses the add.
-// Only the CPU backend implements the accumulating form, so Executable runs this pass for kCpu only.
+// Executable runs this pass only for a backend that implements the accumulating form
+// (Capabilities::accumulatingGemm; the CPU's does).
 void foldGemmUpdates(Graph::Impl* g) {
   std::vector<Node>& nodes = g->nodes;
   size_t n = nodes.size();

@@ -113,6 +113,15 @@ class CpuBackend : public Backend {
     const char* core = openblas_get_corename();
     return std::string("OpenBLAS ") + (core ? core : "?");
   }
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.maxFusedInputs = kMaxFusedInputs;
+    c.maxFusedCode = kMaxFusedCode;
+    c.maxFusedLive = 0;           // scratch tiles grow as needed
+    c.accumulatingGemm = true;    // cblas gemm with beta = 1
+    c.inPlace = true;
+    return c;
+  }
   void* allocate(size_t bytes) override { return hostAllocate(bytes); }   // Note [Host cache]
   void release(void* ptr) override { hostRelease(ptr); }
   void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }

@@ -15,7 +15,7 @@ namespace cpu {
 
 // Work below this many elements is not worth waking another thread for.
 constexpr int64_t kParallelGrain = 32768;
-// Size limits of one fused step (fusion.cpp stops growing a group before reaching them).
+// Size limits of one fused step, reported by CpuBackend::capabilities() (Note [Capabilities]).
 constexpr int kMaxFusedInputs = 32;
 constexpr int kMaxFusedCode = 64;
 
