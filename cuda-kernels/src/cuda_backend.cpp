@@ -315,16 +315,15 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
   if (op == OP_FUSED) {
     needFloat(op, out.dtype);
     FusedCode code = planFused(step.code, (int)step.in.size());
+    if (step.layout.strides.size() != step.in.size()) fail("CUDA backend: fused step without its layout");
+    code.scalarInputs = fusedScalarInputs(step.layout);
     for (size_t i = 0; i < step.in.size(); ++i) {
       const TensorDesc& d = inDesc(i);
       needSameDtype(op, d, out);
       const int64_t m = d.numel();
-      if (m == 1) {
-        code.scalarInputs |= 1u << i;
-      } else if (m != n) {
+      if (m != n && m != 1)
         fail("CUDA backend: fused input " + std::to_string(i) + " has shape " + shapeStr(d.shape) +
              ", neither a scalar nor the output's " + shapeStr(out.shape));
-      }
       code.inputs[i] = inPtr(i);
     }
     launchFused(l, out.dtype, code, y, n);
@@ -356,45 +355,34 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     }
     case OP_sum:
     case OP_mean:
-    case OP_max: {
-      needInputs(step, 1);
-      const TensorDesc& in = inDesc(0);
-      needSameDtype(op, in, out);
-      runReduce(step, in, out, inPtr(0), y, reduceMaskFromAttrs(in.shape, step.attrs), op == OP_mean,
-                op == OP_max ? kReduceMax : kReduceSum, lane);
-      return;
-    }
+    case OP_max:
     case OP_sumToShape: {
       needInputs(step, 1);
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
-      runReduce(step, in, out, inPtr(0), y, sumToShapeMask(in.shape, step.attrs), false, kReduceSum, lane);
+      runReduce(step, in, out, inPtr(0), y, op == OP_mean, op == OP_max ? kReduceMax : kReduceSum, lane);
       return;
     }
-    case OP_transpose: {
+    case OP_transpose:
+    case OP_broadcastTo: {
       needInputs(step, 1);
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
-      const TransposePlan plan = planTranspose(in.shape, step.attrs);
       const int es = dtypeSize(out.dtype);
+      TransposePlan plan;   // broadcastTo: a gather, or a copy when nothing is broadcast
+      plan.kind = in.numel() == n ? 0 : 2;
+      if (op == OP_transpose) plan = planTranspose(step.layout);
       if (plan.kind == 0) {
         deviceCopy(y, inPtr(0), (size_t)n * es, lane.stream);
       } else if (plan.kind == 1 && launchTranspose2d(l, es, inPtr(0), y, plan.batch, plan.rows, plan.cols)) {
         // done
       } else {
-        launchGather(l, es, inPtr(0), y, n, plan.gather);
-      }
-      return;
-    }
-    case OP_broadcastTo: {
-      needInputs(step, 1);
-      const TensorDesc& in = inDesc(0);
-      needSameDtype(op, in, out);
-      GatherIndex idx;
-      if (planBroadcast(in.shape, out.shape, &idx)) {
-        launchGather(l, dtypeSize(out.dtype), inPtr(0), y, n, idx);
-      } else {
-        deviceCopy(y, inPtr(0), (size_t)n * dtypeSize(out.dtype), lane.stream);
+        const GatherIndex idx = planGather(step.layout);
+        const int64_t inner = launchElements(step.layout);
+        const char* x = static_cast<const char*>(inPtr(0));
+        forEachHostIndex(step.layout, [&](int64_t o, const int64_t* off) {
+          launchGather(l, es, x + off[0] * es, static_cast<char*>(y) + o * es, inner, idx);
+        });
       }
       return;
     }
@@ -415,17 +403,22 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     needSameDtype(op, inDesc(0), out);
     needSameDtype(op, inDesc(1), out);
     BinaryIndex idx;
-    const int mode = planBinary(inDesc(0).shape, inDesc(1).shape, out.shape, &idx);
-    launchBinary(l, op, out.dtype, inPtr(0), inPtr(1), y, n, mode, idx);
+    const int mode = planBinary(step.layout, &idx);
+    const int64_t inner = launchElements(step.layout), es = dtypeSize(out.dtype);
+    const char* a = static_cast<const char*>(inPtr(0));
+    const char* b = static_cast<const char*>(inPtr(1));
+    forEachHostIndex(step.layout, [&](int64_t o, const int64_t* off) {   // one launch unless hostLoopDims
+      launchBinary(l, op, out.dtype, a + off[0] * es, b + off[1] * es, static_cast<char*>(y) + o * es, inner, mode, idx);
+    });
     return;
   }
   fail(std::string("CUDA backend: no kernel for op ") + opLabel(op) + " (" + std::to_string(op) + ")");
 }
 
 void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y,
-                            const std::vector<bool>& mask, bool mean, int kind, Lane& lane) {
+                            bool mean, int kind, Lane& lane) {
   needFloat(step.op, out.dtype);
-  const ReducePlan plan = planReduce(in.shape, mask);
+  const ReducePlan plan = planReduce(step.layout);
   const int64_t n = out.numel();
   Launch l;
   l.stream = lane.stream;

@@ -57,8 +57,8 @@ class CudaBackend final : public Backend {
   void drainLanes() noexcept;
 
   void runStep(const Program& program, size_t index, void* const* slots, const ExecContext& ctx, Lane& lane);
-  void runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y,
-                 const std::vector<bool>& mask, bool mean, int kind, Lane& lane);
+  void runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y, bool mean,
+                 int kind, Lane& lane);
   void runMatmul(const Step& step, const TensorDesc& a, const TensorDesc& b, const TensorDesc& out, const void* pa,
                  const void* pb, void* y, Lane& lane);
   void runCallback(const Program& program, const Step& step, void* const* slots, const ExecContext& ctx, Lane& lane);

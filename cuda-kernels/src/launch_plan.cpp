@@ -10,16 +10,10 @@ namespace adjoint {
 namespace cuda {
 namespace {
 
-std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (int i = (int)shape.size() - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
 void checkRank(size_t rank, const char* what) {
   if (rank > (size_t)kMaxDims)
-    fail(std::string("CUDA backend: ") + what + " needs " + std::to_string(rank) + " dimensions after coalescing; at most " +
-         std::to_string((int)kMaxDims) + " are supported");
+    fail("CUDA backend: ", what, " has ", rank, " dimensions per launch; at most ", (int)kMaxDims,
+         " are supported (the compiler leaves the rest to hostLoopDims)");
 }
 
 }  // namespace
@@ -29,178 +23,85 @@ Capabilities cudaCapabilities() {
   c.maxFusedInputs = kFusedMaxInputs;
   c.maxFusedCode = kFusedMaxInstrs;
   c.maxFusedLive = kFusedMaxRegs;
+  c.maxRank = kMaxDims;
   c.accumulatingGemm = false;
   c.inPlace = true;
   return c;
 }
 
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
-  const size_t R = out.size(), r = in.size();
-  if (r > R) fail("CUDA backend: cannot broadcast " + shapeStr(in) + " to " + shapeStr(out));
-  const std::vector<int64_t> cs = contiguousStrides(in);
-  std::vector<int64_t> s(R, 0);
-  for (size_t i = 0; i < R; ++i) {
-    if (i < R - r) continue;
-    const size_t j = i - (R - r);
-    if (in[j] == out[i]) {
-      s[i] = cs[j];
-    } else if (in[j] != 1) {
-      fail("CUDA backend: cannot broadcast " + shapeStr(in) + " to " + shapeStr(out));
-    }
-  }
-  return s;
+int64_t launchElements(const StepLayout& l) {
+  int64_t n = 1;
+  for (size_t d = l.hostLoopDims; d < l.shape.size(); ++d) n *= l.shape[d];
+  return n;
 }
 
-void coalesce(std::vector<int64_t>* shape, std::vector<std::vector<int64_t>>* strides) {
-  std::vector<int64_t> ns;
-  std::vector<std::vector<int64_t>> nst(strides->size());
-  for (size_t i = 0; i < shape->size(); ++i) {
-    const int64_t d = (*shape)[i];
-    if (d == 1) continue;
-    bool merge = !ns.empty();
-    for (size_t o = 0; merge && o < strides->size(); ++o)
-      merge = nst[o].back() == (*strides)[o][i] * d;
-    if (merge) {
-      ns.back() *= d;
-      for (size_t o = 0; o < strides->size(); ++o) nst[o].back() = (*strides)[o][i];
-    } else {
-      ns.push_back(d);
-      for (size_t o = 0; o < strides->size(); ++o) nst[o].push_back((*strides)[o][i]);
-    }
+int planBinary(const StepLayout& l, BinaryIndex* idx) {
+  if (l.strides.size() != 2) fail("CUDA backend: a binary step's layout has ", l.strides.size(), " operands");
+  const int h = l.hostLoopDims, rank = (int)l.shape.size() - h;
+  if (h == 0 && rank == 0) return kBinarySame;   // one element
+  if (h == 0 && rank == 1) {
+    const int64_t sa = l.strides[0][0], sb = l.strides[1][0];
+    if (sa == 1 && sb == 1) return kBinarySame;
+    if (sa == 0 && sb == 1) return kBinaryScalarA;
+    if (sa == 1 && sb == 0) return kBinaryScalarB;
   }
-  *shape = ns;
-  *strides = nst;
-}
-
-int planBinary(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const std::vector<int64_t>& out,
-               BinaryIndex* idx) {
-  const int64_t n = numelOf(out), na = numelOf(a), nb = numelOf(b);
-  if (na == n && nb == n) {
-    broadcastStrides(a, out);   // validates
-    broadcastStrides(b, out);
-    return kBinarySame;
-  }
-  if (na == 1 && nb == n) return kBinaryScalarA;
-  if (nb == 1 && na == n) return kBinaryScalarB;
-  std::vector<int64_t> shape = out;
-  std::vector<std::vector<int64_t>> strides = {broadcastStrides(a, out), broadcastStrides(b, out)};
-  coalesce(&shape, &strides);
-  checkRank(shape.size(), "a broadcasting binary op");
-  idx->rank = (int)shape.size();
-  for (size_t i = 0; i < shape.size(); ++i) {
-    idx->shape[i] = shape[i];
-    idx->strideA[i] = strides[0][i];
-    idx->strideB[i] = strides[1][i];
+  checkRank(rank, "a broadcasting binary op");
+  idx->rank = rank;
+  for (int i = 0; i < rank; ++i) {
+    idx->shape[i] = l.shape[h + i];
+    idx->strideA[i] = l.strides[0][h + i];
+    idx->strideB[i] = l.strides[1][h + i];
   }
   return kBinaryStrided;
 }
 
-bool planBroadcast(const std::vector<int64_t>& in, const std::vector<int64_t>& out, GatherIndex* idx) {
-  std::vector<std::vector<int64_t>> strides = {broadcastStrides(in, out)};
-  if (numelOf(in) == numelOf(out)) return false;
-  std::vector<int64_t> shape = out;
-  coalesce(&shape, &strides);
-  checkRank(shape.size(), "broadcastTo");
-  idx->rank = (int)shape.size();
-  for (size_t i = 0; i < shape.size(); ++i) {
-    idx->shape[i] = shape[i];
-    idx->stride[i] = strides[0][i];
+GatherIndex planGather(const StepLayout& l) {
+  if (l.strides.size() != 1) fail("CUDA backend: a gather's layout has ", l.strides.size(), " operands");
+  const int h = l.hostLoopDims, rank = (int)l.shape.size() - h;
+  checkRank(rank, "a gather (transpose, broadcastTo)");
+  GatherIndex idx;
+  idx.rank = rank;
+  for (int i = 0; i < rank; ++i) {
+    idx.shape[i] = l.shape[h + i];
+    idx.stride[i] = l.strides[0][h + i];
   }
-  return true;
+  return idx;
 }
 
-TransposePlan planTranspose(const std::vector<int64_t>& in, const std::vector<int64_t>& permIn) {
-  const int R = (int)in.size();
-  std::vector<int64_t> perm = permIn;
-  if (perm.empty())
-    for (int i = R - 1; i >= 0; --i) perm.push_back(i);
-  if ((int)perm.size() != R) fail("CUDA backend: transpose perm of length " + std::to_string(perm.size()) +
-                                  " for rank " + std::to_string(R));
-  std::vector<bool> seen(R, false);
-  for (int64_t& p : perm) {
-    if (p < 0) p += R;
-    if (p < 0 || p >= R || seen[p]) fail("CUDA backend: transpose perm " + shapeStr(permIn) + " is not a permutation");
-    seen[p] = true;
-  }
-  // Renumber the input dims of size > 1; walk them in output order, merging runs that are
-  // consecutive in the input too.
-  std::vector<int> newIndex(R, -1);
-  int kept = 0;
-  for (int i = 0; i < R; ++i)
-    if (in[i] != 1) newIndex[i] = kept++;
-  struct Group { int first, last; int64_t size; };
-  std::vector<Group> groups;   // in output order; [first, last] in renumbered input dims
-  for (int i = 0; i < R; ++i) {
-    const int q = newIndex[perm[i]];
-    if (q < 0) continue;
-    if (!groups.empty() && groups.back().last + 1 == q) {
-      groups.back().last = q;
-      groups.back().size *= in[perm[i]];
-    } else {
-      groups.push_back({q, q, in[perm[i]]});
-    }
-  }
+TransposePlan planTranspose(const StepLayout& l) {
   TransposePlan plan;
-  const int g = (int)groups.size();
-  std::vector<int> order(g);   // order[i]: position of output group i in the input
-  for (int i = 0; i < g; ++i) {
-    int pos = 0;
-    for (int j = 0; j < g; ++j)
-      if (groups[j].first < groups[i].first) ++pos;
-    order[i] = pos;
-  }
-  bool identity = true;
-  for (int i = 0; i < g; ++i) identity &= order[i] == i;
-  if (identity) return plan;   // kind 0: copy
-  std::vector<int64_t> inShape(g);
-  for (int i = 0; i < g; ++i) inShape[order[i]] = groups[i].size;
-  if (g == 2) {
+  const std::vector<int64_t>& n = l.shape;
+  const std::vector<int64_t>& s = l.strides.at(0);
+  if (l.hostLoopDims == 0 && (n.empty() || (n.size() == 1 && s[0] == 1))) return plan;   // kind 0: copy
+  plan.kind = 2;
+  if (l.hostLoopDims != 0) return plan;
+  // out [A, B] from in [B, A]: strides (1, A); out [N, A, B] from in [N, B, A]: strides (A B, 1, A).
+  if (n.size() == 2 && s[0] == 1 && s[1] == n[0]) {
     plan.kind = 1;
-    plan.batch = 1;
-    plan.rows = inShape[0];
-    plan.cols = inShape[1];
-  } else if (g == 3 && order[0] == 0 && order[1] == 2 && order[2] == 1) {
+    plan.rows = n[1];
+    plan.cols = n[0];
+  } else if (n.size() == 3 && s[0] == n[1] * n[2] && s[1] == 1 && s[2] == n[1]) {
     plan.kind = 1;
-    plan.batch = inShape[0];
-    plan.rows = inShape[1];
-    plan.cols = inShape[2];
+    plan.batch = n[0];
+    plan.rows = n[2];
+    plan.cols = n[1];
   }
-  checkRank(g, "transpose");
-  const std::vector<int64_t> cs = contiguousStrides(inShape);
-  plan.gather.rank = g;
-  for (int i = 0; i < g; ++i) {
-    plan.gather.shape[i] = groups[i].size;
-    plan.gather.stride[i] = cs[order[i]];
-  }
-  if (plan.kind == 0) plan.kind = 2;
   return plan;
 }
 
-ReducePlan planReduce(const std::vector<int64_t>& in, const std::vector<bool>& mask) {
+ReducePlan planReduce(const StepLayout& l) {
   ReducePlan plan;
-  if (numelOf(in) == 0) {
-    plan.kind = 3;
-    return plan;
-  }
-  std::vector<int64_t> size;
-  std::vector<bool> red;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == 1) continue;
-    if (!size.empty() && red.back() == mask[i]) {
-      size.back() *= in[i];
-    } else {
-      size.push_back(in[i]);
-      red.push_back(mask[i]);
+  if (l.reduced.size() != l.shape.size() || l.strides.size() != 1) fail("CUDA backend: a reduction without a reduction layout");
+  for (int64_t d : l.shape)
+    if (d == 0) {
+      plan.kind = 3;
+      return plan;
     }
-  }
-  int reducedGroups = 0;
-  for (bool r : red) reducedGroups += r ? 1 : 0;
-  if (reducedGroups == 0) return plan;   // kind 0: copy
-  const std::vector<int64_t> cs = contiguousStrides(size);
-  plan.outCount = 1;
-  plan.redCount = 1;
-  for (size_t i = 0; i < size.size(); ++i) (red[i] ? plan.redCount : plan.outCount) *= size[i];
-  if (reducedGroups == 1 && red.back()) {
+  int reducedRuns = 0;
+  for (char r : l.reduced) reducedRuns += r ? 1 : 0;
+  if (reducedRuns == 0) return plan;   // kind 0: copy
+  for (size_t i = 0; i < l.shape.size(); ++i) (l.reduced[i] ? plan.redCount : plan.outCount) *= l.shape[i];
+  if (reducedRuns == 1 && l.reduced.back()) {
     plan.kind = 1;
     plan.rows = plan.outCount;
     plan.len = plan.redCount;
@@ -208,45 +109,27 @@ ReducePlan planReduce(const std::vector<int64_t>& in, const std::vector<bool>& m
   }
   plan.kind = 2;
   int kr = 0, rr = 0;
-  for (size_t i = 0; i < size.size(); ++i) {
-    if (red[i]) {
-      plan.idx.redShape[rr] = size[i];
-      plan.idx.redStride[rr++] = cs[i];
+  for (size_t i = 0; i < l.shape.size(); ++i) {
+    if (l.reduced[i]) {
+      checkRank(rr + 1, "a reduction (reduced runs)");
+      plan.idx.redShape[rr] = l.shape[i];
+      plan.idx.redStride[rr++] = l.strides[0][i];
     } else {
-      plan.idx.keptShape[kr] = size[i];
-      plan.idx.keptStride[kr++] = cs[i];
+      checkRank(kr + 1, "a reduction (kept runs)");
+      plan.idx.keptShape[kr] = l.shape[i];
+      plan.idx.keptStride[kr++] = l.strides[0][i];
     }
-    checkRank(std::max(kr, rr), "a reduction");
   }
   plan.idx.keptRank = kr;
   plan.idx.redRank = rr;
   return plan;
 }
 
-std::vector<bool> reduceMaskFromAttrs(const std::vector<int64_t>& in, const std::vector<int64_t>& attrs) {
-  const int R = (int)in.size();
-  if (attrs.size() <= 1) return std::vector<bool>(R, true);
-  std::vector<bool> mask(R, false);
-  for (size_t i = 1; i < attrs.size(); ++i) {
-    int64_t a = attrs[i];
-    if (a < 0) a += R;
-    if (a < 0 || a >= R) fail("CUDA backend: reduction axis " + std::to_string(attrs[i]) + " out of range for rank " +
-                              std::to_string(R));
-    mask[a] = true;
-  }
-  return mask;
-}
-
-std::vector<bool> sumToShapeMask(const std::vector<int64_t>& in, const std::vector<int64_t>& to) {
-  const size_t R = in.size(), r = to.size();
-  if (r > R) fail("CUDA backend: sumToShape from " + shapeStr(in) + " to " + shapeStr(to));
-  std::vector<bool> mask(R, true);
-  for (size_t i = R - r; i < R; ++i) {
-    const int64_t t = to[i - (R - r)];
-    if (t != in[i] && t != 1) fail("CUDA backend: sumToShape from " + shapeStr(in) + " to " + shapeStr(to));
-    mask[i] = t == 1 && in[i] != 1;
-  }
-  return mask;
+unsigned fusedScalarInputs(const StepLayout& l) {
+  unsigned bits = 0;
+  for (size_t k = 0; k < l.strides.size(); ++k)
+    if (l.shape.empty() || l.strides[k][0] == 0) bits |= 1u << k;
+  return bits;
 }
 
 FusedCode planFused(const std::vector<FusedInstr>& code, int numInputs) {

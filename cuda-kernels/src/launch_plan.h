@@ -1,12 +1,14 @@
-// Host-side launch planning: a step's kernel arguments (broadcasting strides, dimension coalescing,
-// reduction layouts, fused-code register allocation). Pure functions (no CUDA calls), so the
-// host-only launch_plan_test checks them without a GPU.
+// Host-side launch planning: a step's kernel arguments, read off the layout the compiler wrote
+// (Note [Step layout]: strides, coalesced dims, reduction runs are not derived here), plus fused-code
+// register allocation and matmul batching. Pure functions (no CUDA calls), so the host-only
+// launch_plan_test checks them without a GPU.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/backend_util.h"
 #include "kernels.h"
 
 namespace adjoint {
@@ -17,43 +19,37 @@ namespace cuda {
 // gemm; elementwise kernels read element i before they write it, so they may run in place.
 Capabilities cudaCapabilities();
 
-// Element strides of `in` (right-aligned against `out`, NumPy style) per dim of `out`; 0 where `in`
-// is broadcast. Throws Error when the shapes are not broadcast-compatible.
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out);
+// The launch's share of a layout (Note [Step layout]): elements per launch, the dims after
+// hostLoopDims; the backend loops over the leading ones with forEachHostIndex (backend_util.h).
+int64_t launchElements(const StepLayout& l);
 
-// Drops size-1 dims and merges neighbours that are contiguous for every operand. `strides` holds
-// one stride vector per operand, each the size of `shape`; all are rewritten in place.
-void coalesce(std::vector<int64_t>* shape, std::vector<std::vector<int64_t>>* strides);
+// Binary elementwise: kBinarySame/ScalarA/ScalarB (a layout of at most one dim) or kBinaryStrided
+// with the index of one launch.
+int planBinary(const StepLayout& l, BinaryIndex* idx);
 
-// Binary broadcasting plan: a mode (kBinarySame/ScalarA/ScalarB/Strided) and, for Strided, the index.
-int planBinary(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const std::vector<int64_t>& out,
-               BinaryIndex* idx);
+// transpose, broadcastTo: the index of one launch.
+GatherIndex planGather(const StepLayout& l);
 
-// Gather plan for broadcastTo(in -> out). Returns false when it is a plain copy (same numel).
-bool planBroadcast(const std::vector<int64_t>& in, const std::vector<int64_t>& out, GatherIndex* idx);
-
-// Transpose plan. perm empty = reverse. kind: 0 copy, 1 batched 2-D transpose (batch, rows, cols), 2 gather.
+// transpose: kind 0 a copy (the layout is dense), 1 a tiled batched 2-D transpose (batch, rows,
+// cols of the input), 2 a gather (planGather).
 struct TransposePlan {
   int kind = 0;
   int64_t batch = 1, rows = 1, cols = 1;
-  GatherIndex gather;
 };
-TransposePlan planTranspose(const std::vector<int64_t>& in, const std::vector<int64_t>& perm);
+TransposePlan planTranspose(const StepLayout& l);
 
-// Reduction plan for x of shape `in`, reducing the dims where mask[i] is true.
-// kind: 0 copy (nothing reduced), 1 row reduction [rows, len], 2 generic, 3 empty input (fill).
+// Reductions, from the layout's runs. kind: 0 copy (nothing reduced), 1 row reduction [rows, len],
+// 2 generic, 3 empty input (fill).
 struct ReducePlan {
   int kind = 0;
   int64_t rows = 1, len = 1;     // kind 1
   int64_t outCount = 1, redCount = 1;
   ReduceIndex idx;               // kind 2
 };
-ReducePlan planReduce(const std::vector<int64_t>& in, const std::vector<bool>& mask);
+ReducePlan planReduce(const StepLayout& l);
 
-// Mask of a sum/mean/max: attrs [keepdims, axis...]; no axis = all axes; negative axes from the end.
-std::vector<bool> reduceMaskFromAttrs(const std::vector<int64_t>& in, const std::vector<int64_t>& attrs);
-// Mask of sumToShape(x) -> shape `to` (right-aligned): leading dims and dims where to == 1 != x.
-std::vector<bool> sumToShapeMask(const std::vector<int64_t>& in, const std::vector<int64_t>& to);
+// Bit k set: fused input k is read at element 0 (stride 0 in the layout).
+unsigned fusedScalarInputs(const StepLayout& l);
 
 // Translates a Step's FusedInstr list into device code with physical registers (Note [Fused
 // registers] in backend_util.h, the rule fusion counts with). Input pointers are filled in by the

@@ -1,5 +1,6 @@
-// Host-only checks of the CUDA backend's launch planning (launch_plan.h): broadcasting, coalescing, transpose
-// and reduction layouts, fused-code register allocation, matmul batching. No GPU needed.
+// Host-only checks of the CUDA backend's launch planning (launch_plan.h) over the compiler's step
+// layouts (backend_util.h): broadcasting, coalescing, host loops beyond kMaxDims, transpose and
+// reduction plans, fused-code register allocation, matmul batching, allocator buckets. No GPU needed.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -30,63 +31,142 @@ static bool throws(F f) {
   return false;
 }
 
+// Layouts as the compiler writes them (Note [Step layout]), for one step over the given shapes.
+static StepLayout binaryLayout(const V& a, const V& b, const V& out, int maxRank = 0) {
+  Program p;
+  for (const V* s : {&a, &b, &out}) {
+    Slot slot;
+    slot.desc.shape = *s;
+    p.slots.push_back(slot);
+  }
+  Step st;
+  st.op = OP_add;
+  st.in = {0, 1};
+  st.out = 2;
+  layoutStep(p, &st, maxRank);
+  return st.layout;
+}
+
+static StepLayout reduceOf(const V& in, int op, const V& attrs) { return reduceLayout(in, reduceMask(op, in, attrs)); }
+
 int main() {
-  // Broadcast strides, right-aligned.
+  // The kernels' limits are what the backend reports.
+  const Capabilities caps = cudaCapabilities();
+  CHECK(caps.maxFusedInputs == kFusedMaxInputs && caps.maxFusedCode == kFusedMaxInstrs && caps.maxFusedLive == kFusedMaxRegs);
+  CHECK(caps.maxRank == kMaxDims && !caps.accumulatingGemm && caps.inPlace);
+
+  // Broadcast strides, right-aligned (backend_util.h, shared with the compiler).
   CHECK((broadcastStrides({3, 1}, {2, 3, 4}) == V{0, 1, 0}));
   CHECK((broadcastStrides({4}, {2, 3, 4}) == V{0, 0, 1}));
   CHECK(throws([] { broadcastStrides({3}, {2, 4}); }));
 
   // Binary modes.
   BinaryIndex bi;
-  CHECK(planBinary({2, 3}, {2, 3}, {2, 3}, &bi) == kBinarySame);
-  CHECK(planBinary({1}, {2, 3}, {2, 3}, &bi) == kBinaryScalarA);
-  CHECK(planBinary({2, 3}, {}, {2, 3}, &bi) == kBinaryScalarB);
-  CHECK(planBinary({1, 3}, {2, 3}, {2, 3}, &bi) == kBinaryStrided);   // a row broadcast over 2 rows
+  CHECK(planBinary(binaryLayout({2, 3}, {2, 3}, {2, 3}), &bi) == kBinarySame);
+  CHECK(planBinary(binaryLayout({1}, {2, 3}, {2, 3}), &bi) == kBinaryScalarA);
+  CHECK(planBinary(binaryLayout({2, 3}, {}, {2, 3}), &bi) == kBinaryScalarB);
+  CHECK(planBinary(binaryLayout({}, {}, {}), &bi) == kBinarySame);
+  CHECK(planBinary(binaryLayout({1, 3}, {2, 3}, {2, 3}), &bi) == kBinaryStrided);   // a row broadcast over 2 rows
   CHECK(bi.rank == 2 && bi.strideA[0] == 0 && bi.strideA[1] == 1 && bi.strideB[0] == 3 && bi.strideB[1] == 1);
   // [4,5,6] + [6] coalesces to 2 dims: (20, 6).
-  CHECK(planBinary({4, 5, 6}, {6}, {4, 5, 6}, &bi) == kBinaryStrided);
+  CHECK(planBinary(binaryLayout({4, 5, 6}, {6}, {4, 5, 6}), &bi) == kBinaryStrided);
   CHECK(bi.rank == 2 && bi.shape[0] == 20 && bi.shape[1] == 6 && bi.strideB[0] == 0 && bi.strideA[0] == 6);
 
-  // broadcastTo.
-  GatherIndex gi;
-  CHECK(planBroadcast({3, 1}, {2, 3, 4}, &gi));
-  CHECK(gi.rank == 3 && gi.stride[0] == 0 && gi.stride[1] == 1 && gi.stride[2] == 0);
-  CHECK(!planBroadcast({1, 3}, {1, 3}, &gi));
+  // More dims than a launch indexes: the leading ones are a host loop, and together the launches
+  // read exactly the elements broadcasting says (checked element by element against the shapes).
+  {
+    V a, b, out;
+    for (int i = 0; i < 6; ++i) {
+      a.insert(a.end(), {2, 1});
+      b.insert(b.end(), {1, 3});
+      out.insert(out.end(), {2, 3});
+    }
+    StepLayout l = binaryLayout(a, b, out, kMaxDims);
+    CHECK(l.shape.size() == 12 && l.hostLoopDims == 4);
+    CHECK(planBinary(l, &bi) == kBinaryStrided && bi.rank == kMaxDims);
+    const int64_t inner = launchElements(l);
+    CHECK(inner == 2 * 3 * 2 * 3 * 2 * 3 * 2 * 3);
+    const V sa = broadcastStrides(a, out), sb = broadcastStrides(b, out);
+    int64_t visited = 0, wrong = 0;
+    forEachHostIndex(l, [&](int64_t o, const int64_t* off) {
+      for (int64_t e = 0; e < inner; ++e) {   // decode e as the kernel does
+        int64_t rest = e, offA = off[0], offB = off[1];
+        for (int d = bi.rank - 1; d >= 0; --d) {
+          offA += rest % bi.shape[d] * bi.strideA[d];
+          offB += rest % bi.shape[d] * bi.strideB[d];
+          rest /= bi.shape[d];
+        }
+        int64_t flat = o + e, wantA = 0, wantB = 0;   // the same element from the shapes
+        for (int d = (int)out.size() - 1; d >= 0; --d) {
+          wantA += flat % out[d] * sa[d];
+          wantB += flat % out[d] * sb[d];
+          flat /= out[d];
+        }
+        wrong += offA != wantA || offB != wantB;
+        ++visited;
+      }
+    });
+    CHECK(visited == numelOf(out) && wrong == 0);
+  }
 
-  // Transposes.
-  TransposePlan tp = planTranspose({2, 3}, {});
+  // broadcastTo and transposes.
+  {
+    Program p;
+    Slot in, out;
+    in.desc.shape = {3, 1};
+    out.desc.shape = {2, 3, 4};
+    p.slots = {in, out};
+    Step st;
+    st.op = OP_broadcastTo;
+    st.in = {0};
+    st.out = 1;
+    layoutStep(p, &st, kMaxDims);
+    GatherIndex gi = planGather(st.layout);
+    CHECK(gi.rank == 3 && gi.stride[0] == 0 && gi.stride[1] == 1 && gi.stride[2] == 0);
+  }
+  TransposePlan tp = planTranspose(transposeLayout({2, 3}, {}));
   CHECK(tp.kind == 1 && tp.batch == 1 && tp.rows == 2 && tp.cols == 3);
-  tp = planTranspose({5, 2, 3}, {0, 2, 1});
+  tp = planTranspose(transposeLayout({5, 2, 3}, {0, 2, 1}));
   CHECK(tp.kind == 1 && tp.batch == 5 && tp.rows == 2 && tp.cols == 3);
-  tp = planTranspose({2, 3, 4}, {1, 2, 0});   // merges (3,4): a 2-D transpose of [2, 12]
+  tp = planTranspose(transposeLayout({2, 3, 4}, {1, 2, 0}));   // merges (3,4): a 2-D transpose of [2, 12]
   CHECK(tp.kind == 1 && tp.batch == 1 && tp.rows == 2 && tp.cols == 12);
-  tp = planTranspose({2, 1, 3}, {1, 0, 2});   // only moves a size-1 dim: a copy
+  tp = planTranspose(transposeLayout({2, 1, 3}, {1, 0, 2}));   // only moves a size-1 dim: a copy
   CHECK(tp.kind == 0);
-  tp = planTranspose({2, 3, 4}, {2, 0, 1});
+  tp = planTranspose(transposeLayout({2, 3, 4}, {2, 0, 1}));
   CHECK(tp.kind == 1 && tp.rows == 6 && tp.cols == 4);
-  tp = planTranspose({2, 3, 4}, {1, 0, 2});   // [3,2,4]: a general gather
-  CHECK(tp.kind == 2 && tp.gather.rank == 3 && tp.gather.stride[0] == 4 && tp.gather.stride[1] == 12 &&
-        tp.gather.stride[2] == 1);
-  CHECK(throws([] { planTranspose({2, 3}, {0, 0}); }));
+  StepLayout tl = transposeLayout({2, 3, 4}, {1, 0, 2});   // [3,2,4]: a general gather
+  tp = planTranspose(tl);
+  GatherIndex tg = planGather(tl);
+  CHECK(tp.kind == 2 && tg.rank == 3 && tg.stride[0] == 4 && tg.stride[1] == 12 && tg.stride[2] == 1);
+  CHECK(throws([] { transposeLayout({2, 3}, {0, 5}); }));
 
   // Reductions.
-  ReducePlan rp = planReduce({4, 5}, reduceMaskFromAttrs({4, 5}, {0, -1}));
+  ReducePlan rp = planReduce(reduceOf({4, 5}, OP_sum, {0, -1}));
   CHECK(rp.kind == 1 && rp.rows == 4 && rp.len == 5);
-  rp = planReduce({4, 5}, reduceMaskFromAttrs({4, 5}, {1}));   // no axes: everything
+  rp = planReduce(reduceOf({4, 5}, OP_sum, {1}));   // no axes: everything
   CHECK(rp.kind == 1 && rp.rows == 1 && rp.len == 20);
-  rp = planReduce({4, 5, 6}, reduceMaskFromAttrs({4, 5, 6}, {0, 1}));
+  rp = planReduce(reduceOf({4, 5, 6}, OP_sum, {0, 1}));
   CHECK(rp.kind == 2 && rp.outCount == 24 && rp.redCount == 5 && rp.idx.keptRank == 2 && rp.idx.redRank == 1 &&
         rp.idx.redStride[0] == 6);
-  rp = planReduce({4, 1, 6}, reduceMaskFromAttrs({4, 1, 6}, {0, 1}));   // size-1 axis: a copy
+  rp = planReduce(reduceOf({4, 1, 6}, OP_sum, {0, 1}));   // size-1 axis: a copy
   CHECK(rp.kind == 0);
-  rp = planReduce({0, 3}, reduceMaskFromAttrs({0, 3}, {0, 0}));
+  rp = planReduce(reduceOf({0, 3}, OP_sum, {0, 0}));
   CHECK(rp.kind == 3);
-  CHECK((sumToShapeMask({5, 3, 4}, {3, 1}) == std::vector<bool>{true, false, true}));
-  rp = planReduce({5, 3, 4}, sumToShapeMask({5, 3, 4}, {3, 1}));
+  CHECK((reduceMask(OP_sumToShape, {5, 3, 4}, {3, 1}) == std::vector<char>{1, 0, 1}));
+  rp = planReduce(reduceOf({5, 3, 4}, OP_sumToShape, {3, 1}));
   CHECK(rp.kind == 2 && rp.outCount == 3 && rp.redCount == 20 && rp.idx.redRank == 2);
-  rp = planReduce({128, 512}, sumToShapeMask({128, 512}, {512}));   // a bias gradient
+  rp = planReduce(reduceOf({128, 512}, OP_sumToShape, {512}));   // a bias gradient
   CHECK(rp.kind == 2 && rp.outCount == 512 && rp.redCount == 128 && rp.idx.keptStride[0] == 1);
-  CHECK(throws([] { reduceMaskFromAttrs({2, 3}, {0, 2}); }));
+  CHECK(throws([] { reduceMask(OP_sum, {2, 3}, {0, 2}); }));
+  V alternating;
+  for (int i = 0; i < 17; ++i) alternating.push_back(2 + i % 2);
+  V everyOther{0};
+  for (int i = 0; i < 17; i += 2) everyOther.push_back(i);
+  CHECK(throws([&] { planReduce(reduceOf(alternating, OP_sum, everyOther)); }));   // 9 reduced runs: the compiler transposes first
+
+  // Fused inputs read at element 0.
+  CHECK(fusedScalarInputs(fusedLayout({6, 1, 6}, 6)) == 2u);
+  CHECK(fusedScalarInputs(fusedLayout({1, 1}, 1)) == 3u);
 
   // Fused register allocation: sin(x0) * x1 + 2 needs 2 registers.
   std::vector<FusedInstr> code = {{OP_sin, 0, -1, 0}, {OP_mul, 2, 1, 0}, {OP_fill, -1, -1, 2.0}, {OP_add, 3, 4, 0}};

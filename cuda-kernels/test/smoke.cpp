@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/backend_util.h"
 #include "adjoint/op_math.h"
 #include "special_values.h"
 
@@ -134,6 +135,7 @@ struct Runner {
     ctx.hostCallback = callback;
     std::vector<double> result;
     try {
+      layoutStep(p, &p.steps.back(), be->capabilities().maxRank);   // as the compiler's last pass does
       be->execute(p, ptrs.data(), ctx);
       std::vector<char> out((size_t)n * es + 1);
       be->download(out.data(), ptrs.back(), (size_t)n * es);
@@ -319,6 +321,39 @@ static void gpuTests(Backend* be, int dtype) {
     for (int64_t i = 0; i < 24; ++i) want[i] = in.v[ravelBroadcast(unravel(i, out), in.shape)];
     r.expect("broadcastTo", r.run(makeStep(OP_broadcastTo, out), {in}, out), want);
   }
+  // More dims than one launch indexes (Note [Step layout]): host loops over the leading ones.
+  {
+    Shape a, b, out;
+    for (int i = 0; i < 6; ++i) {
+      a.insert(a.end(), {2, 1});
+      b.insert(b.end(), {1, 3});
+      out.insert(out.end(), {2, 3});
+    }
+    HostTensor ha = iota(a, 0.21), hb = iota(b, 0.53, 3.0);
+    std::vector<double> want(numel(out));
+    for (int64_t i = 0; i < numel(out); ++i) {
+      Shape idx = unravel(i, out);
+      want[i] = binaryRef(dtype, OP_mul, ha.v[ravelBroadcast(idx, a)], hb.v[ravelBroadcast(idx, b)]);
+    }
+    r.expect("mul of rank 12 (host loop)", r.run(makeStep(OP_mul), {ha, hb}, out), want);
+    Shape t;
+    for (int i = 0; i < 5; ++i) t.insert(t.end(), {2, 3});
+    HostTensor ht = iota(t);
+    Shape rev, tout;
+    for (int i = 9; i >= 0; --i) {
+      rev.push_back(i);
+      tout.push_back(t[i]);
+    }
+    std::vector<double> twant(numel(t));
+    for (int64_t i = 0; i < numel(t); ++i) {
+      Shape oi = unravel(i, tout), ii(10);
+      for (int d = 0; d < 10; ++d) ii[rev[d]] = oi[d];
+      int64_t off = 0;
+      for (int d = 0; d < 10; ++d) off = off * t[d] + ii[d];
+      twant[i] = ht.v[off];
+    }
+    r.expect("transpose of rank 10 (host loop)", r.run(makeStep(OP_transpose, rev), {ht}, tout), twant);
+  }
   // Matmul (needs cuBLAS).
   struct MmCase { Shape a, b, out; bool ta, tb; };
   const MmCase mms[] = {{{2, 3}, {3, 4}, {2, 4}, false, false},         {{3, 2}, {3, 4}, {2, 4}, true, false},
@@ -417,6 +452,7 @@ static void laneTest(Backend* be) {
   s2.in = {0}, s2.out = 2, s2.lane = 1;
   s3.in = {1, 2}, s3.out = 3, s3.lane = 0, s3.after = {0, 1};
   p.steps = {s1, s2, s3};
+  for (Step& st : p.steps) layoutStep(p, &st, be->capabilities().maxRank);
   p.numLanes = 2;
   std::vector<void*> slots;
   for (int i = 0; i < 4; ++i) slots.push_back(be->allocate((size_t)n * 8));

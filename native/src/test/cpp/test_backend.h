@@ -17,6 +17,7 @@ inline adjoint::Capabilities cudaLikeCapabilities() {
   c.maxFusedInputs = 16;
   c.maxFusedCode = 64;
   c.maxFusedLive = 32;
+  c.maxRank = 8;
   c.accumulatingGemm = false;
   c.inPlace = true;
   return c;
@@ -62,6 +63,16 @@ class StrictBackend : public adjoint::Backend {
       if (caps_.maxFusedLive > 0 && live > caps_.maxFusedLive) fail(at, " needs ", live, " registers, over ", caps_.maxFusedLive);
     }
     if (s.op == OP_matmul && s.attrs.size() == 3 && s.attrs[2] && !caps_.accumulatingGemm) fail(at, " accumulates; this backend cannot");
+    if (caps_.maxRank > 0) {   // Note [Step layout]
+      const int launchRank = (int)s.layout.shape.size() - s.layout.hostLoopDims;
+      if (isReduceOp(s.op)) {
+        int kept, reduced;
+        reduceRuns(s.layout, &kept, &reduced);
+        if (kept > caps_.maxRank || reduced > caps_.maxRank) fail(at, " has ", kept, " kept and ", reduced, " reduced runs, over ", caps_.maxRank);
+      } else if (launchRank > caps_.maxRank) {
+        fail(at, " indexes ", launchRank, " dims per launch, over ", caps_.maxRank);
+      }
+    }
     if (!caps_.inPlace && (s.op == OP_FUSED || isElementwiseOp(s.op)))
       for (int in : s.in)
         if (p.slots[in].desc.bytes() > 0 && p.slots[s.out].desc.bytes() > 0 && overlap(p, in, s.out)) fail(at, " writes over its input");

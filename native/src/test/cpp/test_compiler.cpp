@@ -341,6 +341,68 @@ TEST(gemm_folding_and_in_place_only_where_the_backend_can) {
     }
 }
 
+// Note [Step layout]: a backend whose kernels index at most 8 dims (the CUDA backend's maxRank) gets
+// steps it can run for any rank; the CPU has no limit. Before, more than 8 dims after coalescing
+// threw on CUDA at run time. Elementwise and gather steps keep their layout and loop over the
+// leading dims on the host (hostLoopDims); a reduction with more than 8 runs of either kind is
+// transposed first.
+TEST(layouts_fit_the_backends_rank) {
+  t::TestDeviceScope dev(t::cudaLikeCapabilities());
+  // Binary: a = [2,1,2,1,...], b = [1,3,1,3,...] (18 dims) broadcast in alternation: 18 dims.
+  Shape sa, sb;
+  for (int i = 0; i < 9; ++i) {
+    sa.insert(sa.end(), {2, 1});
+    sb.insert(sb.end(), {1, 3});
+  }
+  Host ha = t::random(sa, rng), hb = t::random(sb, rng);
+  // Transpose: the reverse of [2, 3, 2, 3, ...] (10 dims), which no neighbours can merge.
+  Shape st;
+  for (int i = 0; i < 5; ++i) st.insert(st.end(), {2, 3});
+  Host ht = t::random(st, rng);
+  std::vector<int64_t> rev;
+  for (int i = 9; i >= 0; --i) rev.push_back(i);
+  // Reductions: sum, mean and max over the even axes of [2, 3, 2, 3, ...] (17 dims): 9 reduced runs
+  // and 8 kept ones; and a sumToShape with the same mask.
+  Shape sr;
+  for (int i = 0; i < 17; ++i) sr.push_back(i % 2 ? 3 : 2);
+  Host hr = t::random(sr, rng);
+  std::vector<int64_t> axes{0}, target;   // keepdims 0
+  std::vector<char> mask(17);
+  for (int i = 0; i < 17; ++i) {
+    mask[i] = i % 2 == 0;
+    if (mask[i]) axes.push_back(i);
+    target.push_back(mask[i] ? 1 : sr[i]);
+  }
+  for (int dt : {kFloat32, kFloat64}) {
+    Graph g;
+    int a = g.addInput(dt, sa.data(), (int)sa.size()), b = g.addInput(dt, sb.data(), (int)sb.size());
+    int x = g.addInput(dt, st.data(), (int)st.size()), r = g.addInput(dt, sr.data(), (int)sr.size());
+    g.addOutput(binary(g, OP_sub, a, b));
+    g.addOutput(withAttrs(g, OP_transpose, x, rev));
+    g.addOutput(withAttrs(g, OP_sum, r, axes));
+    g.addOutput(withAttrs(g, OP_mean, r, axes));
+    g.addOutput(withAttrs(g, OP_max, r, axes));
+    g.addOutput(withAttrs(g, OP_sumToShape, r, target));
+    std::vector<Host> want{ref::map2(OP_sub, ha, hb), ref::transpose(ht, rev), ref::reduce(hr, mask, 0, true), ref::reduce(hr, mask, 1, true),
+                           ref::reduce(hr, mask, 2, true), ref::reduce(hr, mask, 0, true)};
+    for (int k = 2; k < 5; ++k) want[k] = ref::reduce(hr, mask, k - 2, false);
+    for (int optimize = 0; optimize < 2; ++optimize) {
+      t::OptimizeScope o(optimize);
+      Executable ex(g, kTestDevice);
+      const std::string d = ex.describe();
+      CHECK_MSG(d.find("hostLoop 10") != std::string::npos && d.find("hostLoop 2") != std::string::npos, d);
+      auto got = t::runGraph(g, {ha, hb, ht, hr}, {dt, dt, dt, dt}, 1, kTestDevice);
+      for (size_t k = 0; k < want.size(); ++k) {
+        std::string why;
+        CHECK_MSG(t::close(got[k], want[k], dt == kFloat32 ? 1e-4 : 1e-12, &why), dtypeName(dt) << " output " << k << ": " << why);
+      }
+      Executable cpu(g, kCpu);
+      CHECK_MSG(cpu.describe().find("hostLoop") == std::string::npos && cpu.describe().find("transpose") == cpu.describe().rfind("transpose"),
+                cpu.describe());
+    }
+  }
+}
+
 TEST(multi_use_value_is_materialised) {
   Graph g;
   Shape s{5000};

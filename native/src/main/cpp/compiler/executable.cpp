@@ -2,7 +2,8 @@
 //
 // Note [Compile pipeline]: validate (done by Graph::addNode) -> DCE -> simplify (CSE, algebraic
 // rules, constant folding) -> DCE -> [accumulatingGemm: fold updates into gemms] -> elementwise
-// fusion -> lowering (slots, in-place, arena packing, dependencies, lanes). The passes read the
+// fusion -> legalisation (reductions within the backend's rank) -> lowering (slots, in-place, arena
+// packing, dependencies, lanes, step layouts: Note [Step layout]). The passes read the
 // backend's Capabilities (Note [Capabilities] in backend.h) and never its device number: the update
 // folding (Note [GEMM updates] in passes.cpp) runs only for a backend with an accumulating gemm,
 // fusion keeps fused steps within the backend's limits, and in-place writes need inPlace.
@@ -67,6 +68,7 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
     if (caps.accumulatingGemm) foldGemmUpdates(&g);
     fuseElementwise(&g, caps);
   }
+  legalizeForBackend(&g, caps);
   impl->shared = std::make_shared<const Program>(lowerToProgram(g, caps));
   impl->resetRunState();
   impl_ = impl.release();
@@ -198,6 +200,7 @@ std::string Executable::describe() const {
     r += "(";
     for (size_t k = 0; k < s.in.size(); ++k) r += (k ? ", " : "") + slotName(s.in[k]);
     r += ") -> " + slotName(s.out) + " " + descStr(p.slots[s.out].desc) + " lane " + std::to_string(s.lane);
+    if (s.layout.hostLoopDims > 0) r += " hostLoop " + std::to_string(s.layout.hostLoopDims);
     if (!s.after.empty()) {
       r += " after";
       for (int a : s.after) r += " " + std::to_string(a);

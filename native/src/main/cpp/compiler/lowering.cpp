@@ -63,6 +63,7 @@ class Lowering {
     assignLanes();
     for (size_t s = 0; s < p_.slots.size(); ++s)
       if (p_.slots[s].kind == SLOT_TEMP) p_.slots[s].offset = st_[root(slotStorage_[s])].offset;
+    layoutSteps();
     return std::move(p_);
   }
 
@@ -384,6 +385,21 @@ class Lowering {
     }
   }
 
+  // The last pass: every step's normalised iteration space (Note [Step layout]), within the backend's
+  // rank. A reduction whose runs would not fit was transposed by legalizeForBackend.
+  void layoutSteps() {
+    for (Step& s : p_.steps) {
+      layoutStep(p_, &s, caps_.maxRank);
+      if (isReduceOp(s.op) && caps_.maxRank > 0) {
+        int kept, reduced;
+        reduceRuns(s.layout, &kept, &reduced);
+        if (kept > caps_.maxRank || reduced > caps_.maxRank)
+          fail("compile: internal error: ", opName(s.op), " of ", descStr(p_.slots[s.in[0]].desc), " has ", kept, " kept and ", reduced,
+               " reduced runs, over the backend's ", caps_.maxRank);
+      }
+    }
+  }
+
   // Chains of dependent steps share a lane (a CUDA stream); a step starts a new lane when its
   // predecessors' lanes are already continued by another step.
   void assignLanes() {
@@ -412,6 +428,60 @@ class Lowering {
 };
 
 }  // namespace
+
+// A reduction's input runs alternate between kept and reduced dims; a backend that indexes at most
+// maxRank dims per launch cannot take more than maxRank runs of either kind. Such a reduction (it
+// needs rank 2 * maxRank + 1 or more) becomes a transpose that moves the reduced axes last (a gather,
+// whose leading dims the backend loops over on the host if need be), a reduction of the trailing
+// axes (one kept and one reduced run) and a reshape to the original result's shape (an alias).
+void legalizeForBackend(Graph::Impl* g, const Capabilities& caps) {
+  if (caps.maxRank <= 0) return;
+  auto tooManyRuns = [&](const Node& n) {
+    if (!isReduceOp(n.op)) return false;
+    const std::vector<int64_t>& in = g->nodes[n.in[0]].desc.shape;
+    int kept, reduced;
+    reduceRuns(reduceLayout(in, reduceMask(n.op, in, n.attrs)), &kept, &reduced);
+    return kept > caps.maxRank || reduced > caps.maxRank;
+  };
+  bool any = false;
+  for (const Node& n : g->nodes) any = any || tooManyRuns(n);
+  if (!any) return;
+  std::vector<Node> out;
+  std::vector<int> remap(g->nodes.size(), -1);
+  auto push = [&](int op, int x, std::vector<int64_t> attrs) {
+    Node n;
+    n.op = op;
+    n.in = {x};
+    n.attrs = std::move(attrs);
+    n.desc = inferNode(op, {&out[x].desc}, n.attrs, 0);
+    out.push_back(std::move(n));
+    return (int)out.size() - 1;
+  };
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    Node n = g->nodes[i];
+    for (int& in : n.in) in = remap[in];
+    if (n.op == OP_INPUT || !tooManyRuns(g->nodes[i])) {
+      out.push_back(std::move(n));
+      remap[i] = (int)out.size() - 1;
+      continue;
+    }
+    const std::vector<int64_t>& shape = out[n.in[0]].desc.shape;
+    const std::vector<char> mask = reduceMask(n.op, shape, n.attrs);
+    std::vector<int64_t> perm, axes{0};   // keepdims 0, then the trailing (reduced) axes
+    for (int pass = 0; pass < 2; ++pass)
+      for (size_t d = 0; d < shape.size(); ++d)
+        if ((bool)mask[d] == (pass == 1)) perm.push_back((int64_t)d);
+    const int64_t keptAxes = (int64_t)(shape.size() - std::count(mask.begin(), mask.end(), 1));
+    for (int64_t d = keptAxes; d < (int64_t)shape.size(); ++d) axes.push_back(d);
+    int t = push(OP_transpose, n.in[0], perm);
+    int r = push(n.op == OP_sumToShape ? OP_sum : n.op, t, axes);
+    remap[i] = push(OP_reshape, r, n.desc.shape);
+  }
+  g->nodes = std::move(out);
+  for (int& o : g->outputs) o = remap[o];
+  for (auto& u : g->updates) u.second = remap[u.second];
+  for (int& i : g->inputNodes) i = remap[i];
+}
 
 Program lowerToProgram(const Graph::Impl& g, const Capabilities& caps) { return Lowering(g, caps).run(); }
 

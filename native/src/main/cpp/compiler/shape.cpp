@@ -28,12 +28,6 @@ std::vector<int64_t> dimsFrom(int op, const std::vector<int64_t>& attrs, size_t 
   return d;
 }
 
-int normAxis(int op, int64_t axis, size_t rank, const std::vector<int64_t>& shape) {
-  int64_t r = (int64_t)rank;
-  if (axis < -r || axis >= r) fail(opName(op), ": axis ", axis, " is out of range for input 0 ", shapeStr(shape));
-  return (int)(axis < 0 ? axis + r : axis);
-}
-
 TensorDesc matmulRule(const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs) {
   const TensorDesc& a = *in[0];
   const TensorDesc& b = *in[1];
@@ -134,26 +128,6 @@ TensorDesc transposeRule(const TensorDesc& x, const std::vector<int64_t>& attrs)
 }
 
 }  // namespace
-
-std::vector<char> reduceMask(int op, const std::vector<int64_t>& in, const std::vector<int64_t>& attrs) {
-  size_t r = in.size();
-  std::vector<char> mask(r, 0);
-  if (op == OP_sumToShape) {
-    size_t lead = r - attrs.size();
-    for (size_t i = 0; i < r; ++i) mask[i] = i < lead || (attrs[i - lead] == 1 && in[i] != 1);
-    return mask;
-  }
-  if (attrs.size() <= 1) {
-    std::fill(mask.begin(), mask.end(), 1);
-    return mask;
-  }
-  for (size_t k = 1; k < attrs.size(); ++k) {
-    int a = normAxis(op, attrs[k], r, in);
-    if (mask[a]) fail(opName(op), ": axis ", attrs[k], " is repeated");
-    mask[a] = 1;
-  }
-  return mask;
-}
 
 TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs, double scalar) {
   const Family family = opFamily(op);

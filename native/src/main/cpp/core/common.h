@@ -12,8 +12,8 @@
 
 namespace adjoint {
 
-// fail(), shapeStr(), descStr(), numelOf() and opLabel() are in adjoint/backend_util.h (shared with
-// the backend libraries).
+// fail(), shapeStr(), descStr(), numelOf(), opLabel(), broadcastStrides(), reduceMask() and the step
+// layouts are in adjoint/backend_util.h (shared with the backend libraries).
 
 // Note [Sizes]: every shape that enters the engine is checked once, where it enters: graph inputs
 // (Graph::addInput), each node's inferred result (Graph::addNode; reshape also checks its target
@@ -35,8 +35,6 @@ int64_t checkElementCount(const std::string& what, const std::vector<int64_t>& s
 bool validDtype(int dtype);
 // NumPy broadcasting; false when the shapes are incompatible.
 bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
-// Row-major strides of `shape` as seen from a broadcast result of rank `outRank`: 0 on broadcast dims.
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape);
 
 HostCallback currentHostCallback();
 

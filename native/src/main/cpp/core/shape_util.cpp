@@ -47,15 +47,4 @@ bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& 
   return true;
 }
 
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape) {
-  std::vector<int64_t> strides(outShape.size(), 0);
-  int64_t stride = 1;
-  size_t lead = outShape.size() - shape.size();
-  for (size_t i = shape.size(); i-- > 0;) {
-    strides[lead + i] = shape[i] == 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return strides;
-}
-
 }  // namespace adjoint
