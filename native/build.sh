@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and tests the C++ engine with CMake; called by Maven (native/pom.xml), usable by hand.
+# Same convention as cuda-kernels/build.sh: build.sh <build|test> <cmake-dir> <module arguments...>.
 #   build.sh build <cmake-dir> <openblas-root>          configure + build (Release)
 #   build.sh test  <cmake-dir> <openblas-root> [asan]   ctest; with asan=true also the ASan/UBSan build
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mode=$1 dir=$2 blas=$3 asan=${4:-true}
+mode=${1:-} dir=${2:-} blas=${3:-} asan=${4:-true}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 case "$mode" in

@@ -7,8 +7,9 @@
 #include <limits>
 #include <string>
 
+#include "adjoint/op_table.h"
 #include "cuda_common.h"
-#include "plan.h"
+#include "launch_plan.h"
 
 namespace adjoint {
 namespace cuda {
@@ -21,18 +22,6 @@ bool envFlag(const char* name) {
   return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
 }
 
-bool isUnary(int op) {
-  switch (op) {
-    case OP_neg: case OP_sin: case OP_cos: case OP_exp: case OP_log: case OP_tanh: case OP_relu: case OP_step:
-    case OP_square: case OP_sqrt:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool isBinary(int op) { return op == OP_add || op == OP_sub || op == OP_mul || op == OP_div; }
-
 void needInputs(const Step& step, size_t n) {
   if (step.in.size() != n)
     fail(std::string("CUDA backend: ") + opLabel(step.op) + " expects " + std::to_string(n) + " inputs, got " +
@@ -41,13 +30,13 @@ void needInputs(const Step& step, size_t n) {
 
 void needFloat(int op, int dtype) {
   if (dtype != kFloat32 && dtype != kFloat64)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
 }
 
 void needSameDtype(int op, const TensorDesc& in, const TensorDesc& out) {
   if (in.dtype != out.dtype)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " from " + dtypeLabel(in.dtype) + " to " +
-         dtypeLabel(out.dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " from " + dtypeName(in.dtype) + " to " +
+         dtypeName(out.dtype));
 }
 
 int checkedInt(int64_t v, const char* what) {
@@ -326,16 +315,15 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
   if (op == OP_FUSED) {
     needFloat(op, out.dtype);
     FusedCode code = planFused(step.code, (int)step.in.size());
+    if (step.layout.strides.size() != step.in.size()) fail("CUDA backend: fused step without its layout");
+    code.scalarInputs = fusedScalarInputs(step.layout);
     for (size_t i = 0; i < step.in.size(); ++i) {
       const TensorDesc& d = inDesc(i);
       needSameDtype(op, d, out);
       const int64_t m = d.numel();
-      if (m == 1) {
-        code.scalarInputs |= 1u << i;
-      } else if (m != n) {
-        fail("CUDA backend: fused input " + std::to_string(i) + " has shape " + shapeString(d.shape) +
-             ", neither a scalar nor the output's " + shapeString(out.shape));
-      }
+      if (m != n && m != 1)
+        fail("CUDA backend: fused input " + std::to_string(i) + " has shape " + shapeStr(d.shape) +
+             ", neither a scalar nor the output's " + shapeStr(out.shape));
       code.inputs[i] = inPtr(i);
     }
     launchFused(l, out.dtype, code, y, n);
@@ -348,9 +336,9 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
       if (in.numel() != n)
-        fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeString(in.shape) + " to " +
-             shapeString(out.shape));
-      deviceCopy(y, inPtr(0), (size_t)n * elemSize(out.dtype), lane.stream);
+        fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeStr(in.shape) + " to " +
+             shapeStr(out.shape));
+      deviceCopy(y, inPtr(0), (size_t)n * dtypeSize(out.dtype), lane.stream);
       return;
     }
     case OP_fill:
@@ -367,76 +355,70 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     }
     case OP_sum:
     case OP_mean:
-    case OP_max: {
-      needInputs(step, 1);
-      const TensorDesc& in = inDesc(0);
-      needSameDtype(op, in, out);
-      runReduce(step, in, out, inPtr(0), y, reduceMaskFromAttrs(in.shape, step.attrs), op == OP_mean,
-                op == OP_max ? kReduceMax : kReduceSum, lane);
-      return;
-    }
+    case OP_max:
     case OP_sumToShape: {
       needInputs(step, 1);
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
-      runReduce(step, in, out, inPtr(0), y, sumToShapeMask(in.shape, step.attrs), false, kReduceSum, lane);
+      runReduce(step, in, out, inPtr(0), y, op == OP_mean, op == OP_max ? kReduceMax : kReduceSum, lane);
       return;
     }
-    case OP_transpose: {
+    case OP_transpose:
+    case OP_broadcastTo: {
       needInputs(step, 1);
       const TensorDesc& in = inDesc(0);
       needSameDtype(op, in, out);
-      const TransposePlan plan = planTranspose(in.shape, step.attrs);
-      const int es = elemSize(out.dtype);
+      const int es = dtypeSize(out.dtype);
+      TransposePlan plan;   // broadcastTo: a gather, or a copy when nothing is broadcast
+      plan.kind = in.numel() == n ? 0 : 2;
+      if (op == OP_transpose) plan = planTranspose(step.layout);
       if (plan.kind == 0) {
         deviceCopy(y, inPtr(0), (size_t)n * es, lane.stream);
       } else if (plan.kind == 1 && launchTranspose2d(l, es, inPtr(0), y, plan.batch, plan.rows, plan.cols)) {
         // done
       } else {
-        launchGather(l, es, inPtr(0), y, n, plan.gather);
-      }
-      return;
-    }
-    case OP_broadcastTo: {
-      needInputs(step, 1);
-      const TensorDesc& in = inDesc(0);
-      needSameDtype(op, in, out);
-      GatherIndex idx;
-      if (planBroadcast(in.shape, out.shape, &idx)) {
-        launchGather(l, elemSize(out.dtype), inPtr(0), y, n, idx);
-      } else {
-        deviceCopy(y, inPtr(0), (size_t)n * elemSize(out.dtype), lane.stream);
+        const GatherIndex idx = planGather(step.layout);
+        const int64_t inner = launchElements(step.layout);
+        const char* x = static_cast<const char*>(inPtr(0));
+        forEachHostIndex(step.layout, [&](int64_t o, const int64_t* off) {
+          launchGather(l, es, x + off[0] * es, static_cast<char*>(y) + o * es, inner, idx);
+        });
       }
       return;
     }
     default:
       break;
   }
-  if (isUnary(op)) {
+  if (isUnaryOp(op)) {
     needInputs(step, 1);
     needSameDtype(op, inDesc(0), out);
     if (inDesc(0).numel() != n)
-      fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeString(inDesc(0).shape) + " to " +
-           shapeString(out.shape));
+      fail(std::string("CUDA backend: ") + opLabel(op) + " from " + shapeStr(inDesc(0).shape) + " to " +
+           shapeStr(out.shape));
     launchUnary(l, op, out.dtype, inPtr(0), y, n);
     return;
   }
-  if (isBinary(op)) {
+  if (isBinaryOp(op)) {
     needInputs(step, 2);
     needSameDtype(op, inDesc(0), out);
     needSameDtype(op, inDesc(1), out);
     BinaryIndex idx;
-    const int mode = planBinary(inDesc(0).shape, inDesc(1).shape, out.shape, &idx);
-    launchBinary(l, op, out.dtype, inPtr(0), inPtr(1), y, n, mode, idx);
+    const int mode = planBinary(step.layout, &idx);
+    const int64_t inner = launchElements(step.layout), es = dtypeSize(out.dtype);
+    const char* a = static_cast<const char*>(inPtr(0));
+    const char* b = static_cast<const char*>(inPtr(1));
+    forEachHostIndex(step.layout, [&](int64_t o, const int64_t* off) {   // one launch unless hostLoopDims
+      launchBinary(l, op, out.dtype, a + off[0] * es, b + off[1] * es, static_cast<char*>(y) + o * es, inner, mode, idx);
+    });
     return;
   }
   fail(std::string("CUDA backend: no kernel for op ") + opLabel(op) + " (" + std::to_string(op) + ")");
 }
 
 void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y,
-                            const std::vector<bool>& mask, bool mean, int kind, Lane& lane) {
+                            bool mean, int kind, Lane& lane) {
   needFloat(step.op, out.dtype);
-  const ReducePlan plan = planReduce(in.shape, mask);
+  const ReducePlan plan = planReduce(step.layout);
   const int64_t n = out.numel();
   Launch l;
   l.stream = lane.stream;
@@ -445,10 +427,10 @@ void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const Tensor
   switch (plan.kind) {
     case 0:   // nothing reduced (all reduced dims have size 1): a copy, also for mean
       if (in.numel() != n) break;
-      deviceCopy(y, x, (size_t)n * elemSize(out.dtype), lane.stream);
+      deviceCopy(y, x, (size_t)n * dtypeSize(out.dtype), lane.stream);
       return;
     case 3:   // empty input, non-empty output
-      if (kind == kReduceMax) fail("CUDA backend: max of an empty tensor of shape " + shapeString(in.shape));
+      if (kind == kReduceMax) fail("CUDA backend: max of an empty tensor of shape " + shapeStr(in.shape));
       launchFill(l, out.dtype, y, n, mean ? std::numeric_limits<double>::quiet_NaN() : 0.0);
       return;
     case 1:
@@ -467,8 +449,8 @@ void CudaBackend::runReduce(const Step& step, const TensorDesc& in, const Tensor
     default:
       break;
   }
-  fail(std::string("CUDA backend: ") + opLabel(step.op) + " of " + shapeString(in.shape) + " does not give " +
-       shapeString(out.shape));
+  fail(std::string("CUDA backend: ") + opLabel(step.op) + " of " + shapeStr(in.shape) + " does not give " +
+       shapeStr(out.shape));
 }
 
 void CudaBackend::runMatmul(const Step& step, const TensorDesc& a, const TensorDesc& b, const TensorDesc& out,
@@ -480,7 +462,7 @@ void CudaBackend::runMatmul(const Step& step, const TensorDesc& a, const TensorD
   const bool transB = step.attrs.size() > 1 && step.attrs[1] != 0;
   const MatmulPlan p = planMatmul(a.shape, b.shape, out.shape, transA, transB);
   if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  const size_t es = (size_t)elemSize(out.dtype);
+  const size_t es = (size_t)dtypeSize(out.dtype);
   if (p.k == 0) {   // an empty sum: zeros, without relying on cuBLAS's k = 0 behaviour
     ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)(p.batch * p.m * p.n) * es, lane.stream));
     return;
@@ -552,14 +534,14 @@ void CudaBackend::runCallback(const Program& program, const Step& step, void* co
   std::vector<void*> ptrs(step.in.size());
   for (size_t i = 0; i < step.in.size(); ++i) {
     const TensorDesc& d = program.slots[step.in[i]].desc;
-    const size_t bytes = (size_t)d.numel() * elemSize(d.dtype);
+    const size_t bytes = (size_t)d.numel() * dtypeSize(d.dtype);
     inputs[i].resize(std::max<size_t>(bytes, 1));
     ptrs[i] = inputs[i].data();
     if (bytes > 0)
       ADJ_CUDA_CHECK(cudaMemcpyAsync(inputs[i].data(), slots[step.in[i]], bytes, cudaMemcpyDeviceToHost, lane.stream));
   }
   ADJ_CUDA_CHECK(cudaStreamSynchronize(lane.stream));
-  const size_t outBytes = (size_t)out.numel() * elemSize(out.dtype);
+  const size_t outBytes = (size_t)out.numel() * dtypeSize(out.dtype);
   std::vector<char> result(std::max<size_t>(outBytes, 1), 0);
   const int rc = ctx.hostCallback(id, (int)ptrs.size(), ptrs.data(), result.data());
   if (rc != 0) fail("host callback " + std::to_string(id) + " failed");

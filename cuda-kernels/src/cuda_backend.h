@@ -20,6 +20,7 @@
 #include "allocator.h"
 #include "cublas_loader.h"
 #include "kernels.h"
+#include "launch_plan.h"
 
 namespace adjoint {
 namespace cuda {
@@ -32,6 +33,7 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
 
   std::string name() const override { return name_; }
+  Capabilities capabilities() const override { return cudaCapabilities(); }
   void* allocate(size_t bytes) override;
   void release(void* ptr) override;
   void upload(void* dst, const void* host, size_t bytes) override;
@@ -55,8 +57,8 @@ class CudaBackend final : public Backend {
   void drainLanes() noexcept;
 
   void runStep(const Program& program, size_t index, void* const* slots, const ExecContext& ctx, Lane& lane);
-  void runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y,
-                 const std::vector<bool>& mask, bool mean, int kind, Lane& lane);
+  void runReduce(const Step& step, const TensorDesc& in, const TensorDesc& out, const void* x, void* y, bool mean,
+                 int kind, Lane& lane);
   void runMatmul(const Step& step, const TensorDesc& a, const TensorDesc& b, const TensorDesc& out, const void* pa,
                  const void* pb, void* y, Lane& lane);
   void runCallback(const Program& program, const Step& step, void* const* slots, const ExecContext& ctx, Lane& lane);

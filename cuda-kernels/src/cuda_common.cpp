@@ -12,27 +12,5 @@ void throwCuda(cudaError_t err, const char* expr, const char* file, int line) {
               ":" + std::to_string(line) + " in " + expr);
 }
 
-void fail(const std::string& message) { throw Error(message); }
-
-std::string shapeString(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-const char* opLabel(int op) {
-  static const char* const names[] = {
-#define ADJ_OP_NAME(name) #name,
-      ADJOINT_OPS(ADJ_OP_NAME)
-#undef ADJ_OP_NAME
-  };
-  if (op >= 0 && op < OP_COUNT) return names[op];
-  if (op == OP_FUSED) return "fused";
-  return "unknown-op";
-}
-
 }  // namespace cuda
 }  // namespace adjoint

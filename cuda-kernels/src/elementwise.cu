@@ -1,6 +1,7 @@
 // Elementwise kernels: unary, binary (with broadcasting), fill and fused chains.
 //
-// Plain unary/binary kernels are templated on the op so the switch in kernel_math.cuh folds away;
+// Values are op_math.h's scalar functions (Note [Scalar semantics]), the same the CPU kernels and
+// constant folding use. Plain unary/binary kernels are templated on the op so its switch folds away;
 // the strided (broadcasting) binary kernel and the fused interpreter switch at run time on a value
 // that is uniform across the grid, which costs nothing next to the memory traffic.
 #include <cuda_runtime.h>
@@ -9,37 +10,32 @@
 #include <cmath>
 #include <cstdint>
 
+#include "adjoint/op_table.h"
 #include "cuda_common.h"
-#include "kernel_math.cuh"
+#include "adjoint/op_math.h"
+#include "grid.cuh"
 #include "kernels.h"
 
 namespace adjoint {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
-
-inline int gridFor(const Launch& l, int64_t n) {
-  int64_t blocks = (n + kThreads - 1) / kThreads;
-  return (int)std::max<int64_t>(1, std::min<int64_t>(blocks, l.maxBlocks));
-}
-
 template <typename T, int OP>
 __global__ void unaryKernel(const T* __restrict__ x, T* __restrict__ y, int64_t n) {
-  ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyUnary<T>(OP, x[i]); }
+  ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::unary<T>(OP, x[i]); }
 }
 
 template <typename T, int OP>
 __global__ void binaryKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y, int64_t n,
                              int mode) {
   if (mode == kBinarySame) {
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, a[i], b[i]); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, a[i], b[i]); }
   } else if (mode == kBinaryScalarA) {
     const T s = a[0];
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, s, b[i]); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, s, b[i]); }
   } else {
     const T s = b[0];
-    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = applyBinary<T>(OP, a[i], s); }
+    ADJ_GRID_STRIDE_LOOP(i, n) { y[i] = math::binary<T>(OP, a[i], s); }
   }
 }
 
@@ -57,7 +53,7 @@ __global__ void binaryStridedKernel(const T* __restrict__ a, const T* __restrict
       offB += r * (I)idx.strideB[d];
       rest = q;
     }
-    y[i] = applyBinary<T>(op, a[offA], b[offB]);
+    y[i] = math::binary<T>(op, a[offA], b[offB]);
   }
 }
 
@@ -67,7 +63,7 @@ __global__ void fillKernel(T* __restrict__ y, int64_t n, T value) {
 }
 
 // The fused interpreter. Registers live in a small per-thread array; the host's register allocation
-// (fusion.cpp) reuses the lowest free register, so the touched part of the array stays tiny.
+// (planFused in launch_plan.cpp) reuses the lowest free register, so the touched part of the array stays tiny.
 template <typename T>
 __global__ void fusedKernel(FusedCode code, T* __restrict__ y, int64_t n) {
   T reg[kFusedMaxRegs];
@@ -89,15 +85,7 @@ __global__ void fusedKernel(FusedCode code, T* __restrict__ y, int64_t n) {
         const T* p = static_cast<const T*>(code.inputs[in]);
         vb = (code.scalarInputs >> in) & 1u ? p[0] : p[i];
       }
-      T r;
-      if (ins.op == OP_fill) {
-        r = T(ins.scalar);
-      } else if (ins.op == OP_add || ins.op == OP_sub || ins.op == OP_mul || ins.op == OP_div) {
-        r = applyBinary<T>(ins.op, va, vb);
-      } else {
-        r = applyUnary<T>(ins.op, va);
-      }
-      reg[ins.dst] = r;
+      reg[ins.dst] = ins.op == OP_fill ? T(ins.scalar) : math::elementwise<T>(ins.op, va, vb);
     }
     y[i] = reg[code.instrs[code.numInstrs - 1].dst];
   }
@@ -111,22 +99,10 @@ void unaryT(const Launch& l, const void* x, void* y, int64_t n) {
 template <typename T>
 void unaryDispatch(const Launch& l, int op, const void* x, void* y, int64_t n) {
   switch (op) {
-#define ADJ_UNARY_CASE(name) \
+#define ADJOINT_UNARY_OP(name) \
   case OP_##name: unaryT<T, OP_##name>(l, x, y, n); break;
-    ADJ_UNARY_CASE(identity)
-    ADJ_UNARY_CASE(onesLike)
-    ADJ_UNARY_CASE(zerosLike)
-    ADJ_UNARY_CASE(neg)
-    ADJ_UNARY_CASE(sin)
-    ADJ_UNARY_CASE(cos)
-    ADJ_UNARY_CASE(exp)
-    ADJ_UNARY_CASE(log)
-    ADJ_UNARY_CASE(tanh)
-    ADJ_UNARY_CASE(relu)
-    ADJ_UNARY_CASE(step)
-    ADJ_UNARY_CASE(square)
-    ADJ_UNARY_CASE(sqrt)
-#undef ADJ_UNARY_CASE
+#define ADJOINT_TRANSCENDENTAL_OP(name) ADJOINT_UNARY_OP(name)
+#include "adjoint/ops.def"
     default: fail(std::string("CUDA backend: ") + opLabel(op) + " is not a unary elementwise op");
   }
 }
@@ -137,8 +113,7 @@ void binaryDispatch(const Launch& l, int op, const void* a, const void* b, void*
   const T* pa = static_cast<const T*>(a);
   const T* pb = static_cast<const T*>(b);
   T* py = static_cast<T*>(y);
-  if (op != OP_add && op != OP_sub && op != OP_mul && op != OP_div)
-    fail(std::string("CUDA backend: ") + opLabel(op) + " is not a binary elementwise op");
+  if (!isBinaryOp(op)) fail(std::string("CUDA backend: ") + opLabel(op) + " is not a binary elementwise op");
   if (mode == kBinaryStrided) {
     // Offsets never exceed the operands' sizes, which are at most n elements each.
     if (n < (int64_t(1) << 31)) {
@@ -149,10 +124,9 @@ void binaryDispatch(const Launch& l, int op, const void* a, const void* b, void*
     return;
   }
   switch (op) {
-    case OP_add: binaryKernel<T, OP_add><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    case OP_sub: binaryKernel<T, OP_sub><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    case OP_mul: binaryKernel<T, OP_mul><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
-    default: binaryKernel<T, OP_div><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name: binaryKernel<T, OP_##name><<<gridFor(l, n), kThreads, 0, l.stream>>>(pa, pb, py, n, mode); break;
+#include "adjoint/ops.def"
   }
 }
 
@@ -165,7 +139,7 @@ void launchUnary(const Launch& l, int op, int dtype, const void* x, void* y, int
   } else if (dtype == kFloat64) {
     unaryDispatch<double>(l, op, x, y, n);
   } else {
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }
@@ -178,7 +152,7 @@ void launchBinary(const Launch& l, int op, int dtype, const void* a, const void*
   } else if (dtype == kFloat64) {
     binaryDispatch<double>(l, op, a, b, y, n, mode, idx);
   } else {
-    fail(std::string("CUDA backend: ") + opLabel(op) + " supports float32 and float64, not " + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: ") + opLabel(op) + " supports Float32 and Float64, not " + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }
@@ -187,7 +161,7 @@ void launchFill(const Launch& l, int dtype, void* y, int64_t n, double value) {
   if (n <= 0) return;
   if (value == 0.0 && !std::signbit(value)) {
     // All-zero bits are 0 in every dtype.
-    ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)n * elemSize(dtype), l.stream));
+    ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)n * dtypeSize(dtype), l.stream));
     return;
   }
   switch (dtype) {
@@ -213,7 +187,7 @@ void launchFused(const Launch& l, int dtype, const FusedCode& code, void* y, int
   } else if (dtype == kFloat64) {
     fusedKernel<double><<<gridFor(l, n), kThreads, 0, l.stream>>>(code, static_cast<double*>(y), n);
   } else {
-    fail(std::string("CUDA backend: fused steps support float32 and float64, not ") + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: fused steps support Float32 and Float64, not ") + dtypeName(dtype));
   }
   ADJ_CUDA_CHECK_LAUNCH();
 }

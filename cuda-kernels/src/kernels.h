@@ -1,7 +1,7 @@
 // Host-side launchers of the backend's own kernels (everything but matmul, which is cuBLAS).
 //
-// Launchers take already simplified index descriptions (see index_plan.h): the backend coalesces
-// dimensions on the host, so kernels see at most kMaxDims dimensions. Every launcher checks the
+// Launchers take already simplified index descriptions (launch_plan.h): dimensions are coalesced on
+// the host, so kernels see at most kMaxDims dimensions. Every launcher checks the
 // launch with ADJ_CUDA_CHECK_LAUNCH and throws adjoint::Error on failure.
 #pragma once
 

@@ -6,20 +6,15 @@
 #include <cstdint>
 
 #include "cuda_common.h"
+#include "grid.cuh"
 #include "kernels.h"
 
 namespace adjoint {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kTile = 32;
 constexpr int kTileRows = 8;   // a 32x8 thread block moves a 32x32 tile, 4 elements per thread
-
-inline int gridFor(const Launch& l, int64_t n) {
-  int64_t blocks = (n + kThreads - 1) / kThreads;
-  return (int)std::max<int64_t>(1, std::min<int64_t>(blocks, l.maxBlocks));
-}
 
 template <typename E, typename I>
 __global__ void gatherKernel(const E* __restrict__ x, E* __restrict__ y, I n, GatherIndex idx) {

@@ -18,21 +18,17 @@
 #include <limits>
 
 #include "cuda_common.h"
+#include "grid.cuh"
 #include "kernels.h"
 
 namespace adjoint {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kWarp = 32;
 constexpr int64_t kWarpRowMaxLen = 512;       // rows shorter than this get a warp each
 constexpr int64_t kMinPartLen = 2048;         // a part of a split row is at least this long
 constexpr int64_t kMaxParts = 1024;
-
-#define ADJ_GRID_STRIDE_LOOP_REDUCE(i, n)                                                  \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                 \
-       i += (int64_t)blockDim.x * gridDim.x)
 
 template <int KIND, typename A>
 __device__ __forceinline__ A combine(A a, A b) {
@@ -107,7 +103,7 @@ __global__ void rowWarpKernel(const I* __restrict__ x, O* __restrict__ y, int64_
 template <typename I, typename A, typename O, int KIND>
 __global__ void genericKernel(const I* __restrict__ x, O* __restrict__ y, int64_t outCount, int64_t parts,
                               int64_t chunk, int64_t redCount, ReduceIndex idx, double scale) {
-  ADJ_GRID_STRIDE_LOOP_REDUCE(w, outCount * parts) {
+  ADJ_GRID_STRIDE_LOOP(w, outCount * parts) {
     const int64_t o = w % outCount, p = w / outCount;
     int64_t rest = o, base = 0;
     for (int d = idx.keptRank - 1; d >= 0; --d) {
@@ -224,11 +220,11 @@ void genericReduceT(const Launch& l, const void* xv, void* yv, int64_t outCount,
   rowSinglePass<A, A, T, KIND>(l, partial, y, outCount, parts, scale);
 }
 
-size_t accBytes(int dtype, int kind) { return kind == kReduceSum ? sizeof(double) : (size_t)elemSize(dtype); }
+size_t accBytes(int dtype, int kind) { return kind == kReduceSum ? sizeof(double) : (size_t)dtypeSize(dtype); }
 
 void checkFloat(int dtype) {
   if (dtype != kFloat32 && dtype != kFloat64)
-    fail(std::string("CUDA backend: reductions support float32 and float64, not ") + dtypeLabel(dtype));
+    fail(std::string("CUDA backend: reductions support Float32 and Float64, not ") + dtypeName(dtype));
 }
 
 }  // namespace

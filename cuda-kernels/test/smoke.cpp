@@ -3,7 +3,9 @@
 // Everywhere: the four entry points exist, the ABI matches, device_count answers without crashing
 // (0, or -1 with a message, on a machine without driver or GPU) and create() fails cleanly there.
 // With a GPU: every op is run as a one-step Program and compared with a host reference (float32 and
-// float64), plus a fused step, a two-lane program with a cross-lane dependency and a host callback.
+// float64), every elementwise op on special values (NaN, +-0, +-inf, huge, subnormal) plain and fused
+// against op_math.h, plus a fused step, a two-lane program with a cross-lane dependency and a host
+// callback.
 #include <dlfcn.h>
 
 #include <cmath>
@@ -15,6 +17,9 @@
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/backend_util.h"
+#include "adjoint/op_math.h"
+#include "special_values.h"
 
 using namespace adjoint;
 using Shape = std::vector<int64_t>;
@@ -130,6 +135,7 @@ struct Runner {
     ctx.hostCallback = callback;
     std::vector<double> result;
     try {
+      layoutStep(p, &p.steps.back(), be->capabilities().maxRank);   // as the compiler's last pass does
       be->execute(p, ptrs.data(), ctx);
       std::vector<char> out((size_t)n * es + 1);
       be->download(out.data(), ptrs.back(), (size_t)n * es);
@@ -169,28 +175,13 @@ static Step makeStep(int op, Shape attrs = {}, double scalar = 0) {
   return s;
 }
 
-static double unaryRef(int op, double x) {
-  switch (op) {
-    case OP_neg: return -x;
-    case OP_sin: return std::sin(x);
-    case OP_cos: return std::cos(x);
-    case OP_exp: return std::exp(x);
-    case OP_log: return std::log(std::fabs(x) + 0.1);
-    case OP_tanh: return std::tanh(x);
-    case OP_relu: return x > 0 ? x : 0;
-    case OP_step: return x > 0 ? 1 : 0;
-    case OP_square: return x * x;
-    case OP_sqrt: return std::sqrt(std::fabs(x) + 0.1);
-    default: return NAN;
-  }
+// The reference of an elementwise op is its scalar function (op_math.h) in the run's dtype, the same
+// function the CUDA kernels, the CPU kernels and constant folding use.
+static double unaryRef(int dtype, int op, double x) {
+  return dtype == kFloat32 ? (double)math::unary(op, (float)x) : math::unary(op, x);
 }
-static double binaryRef(int op, double a, double b) {
-  switch (op) {
-    case OP_add: return a + b;
-    case OP_sub: return a - b;
-    case OP_mul: return a * b;
-    default: return a / b;
-  }
+static double binaryRef(int dtype, int op, double a, double b) {
+  return dtype == kFloat32 ? (double)math::binary(op, (float)a, (float)b) : math::binary(op, a, b);
 }
 
 // Reference reduction: sum or max of `x` over the dims where mask is true; output row-major over the rest.
@@ -226,17 +217,16 @@ static int hostCallback(int id, int numInputs, void** inputs, void* output) {
 
 static void gpuTests(Backend* be, int dtype) {
   Runner r{be, dtype};
-  const char* units[] = {"neg", "sin", "cos", "exp", "log", "tanh", "relu", "step", "square", "sqrt"};
-  const int unaryOps[] = {OP_neg, OP_sin, OP_cos, OP_exp, OP_log, OP_tanh, OP_relu, OP_step, OP_square, OP_sqrt};
   for (int n : {1, 1000, 1 << 20}) {
     HostTensor x = iota({n});
-    for (int k = 0; k < 10; ++k) {
+    for (int op = 0; op < OP_COUNT; ++op) {
+      if (!isUnaryOp(op)) continue;
       HostTensor in = x;
-      if (unaryOps[k] == OP_log || unaryOps[k] == OP_sqrt)
+      if (op == OP_log || op == OP_sqrt)
         for (double& v : in.v) v = std::fabs(v) + 0.1;
       std::vector<double> want(n);
-      for (int i = 0; i < n; ++i) want[i] = unaryRef(unaryOps[k], x.v[i]);
-      r.expect(std::string(units[k]) + " n=" + std::to_string(n), r.run(makeStep(unaryOps[k]), {in}, {n}), want);
+      for (int i = 0; i < n; ++i) want[i] = unaryRef(dtype, op, in.v[i]);
+      r.expect(std::string(opTableName(op)) + " n=" + std::to_string(n), r.run(makeStep(op), {in}, {n}), want);
     }
   }
   // Binary with broadcasting.
@@ -244,17 +234,17 @@ static void gpuTests(Backend* be, int dtype) {
   const BinCase cases[] = {{{2, 3, 4}, {2, 3, 4}, {2, 3, 4}}, {{1}, {5, 7}, {5, 7}}, {{5, 7}, {}, {5, 7}},
                            {{2, 3, 4}, {3, 1}, {2, 3, 4}},    {{4}, {3, 1}, {3, 4}},  {{300, 257}, {257}, {300, 257}},
                            {{2, 1, 5, 1}, {3, 1, 6}, {2, 3, 5, 6}}};
-  const int binOps[] = {OP_add, OP_sub, OP_mul, OP_div};
   for (const BinCase& c : cases) {
     HostTensor a = iota(c.a, 0.21), b = iota(c.b, 0.53, 3.0);
     for (double& v : b.v) v = v + 5.0;   // keeps division tame
-    for (int op : binOps) {
+    for (int op = 0; op < OP_COUNT; ++op) {
+      if (!isBinaryOp(op)) continue;
       std::vector<double> want(numel(c.out));
       for (int64_t i = 0; i < numel(c.out); ++i) {
         Shape idx = unravel(i, c.out);
-        want[i] = binaryRef(op, a.v[ravelBroadcast(idx, c.a)], b.v[ravelBroadcast(idx, c.b)]);
+        want[i] = binaryRef(dtype, op, a.v[ravelBroadcast(idx, c.a)], b.v[ravelBroadcast(idx, c.b)]);
       }
-      r.expect("binary op " + std::to_string(op) + " " + std::to_string(c.a.size()) + "x" + std::to_string(c.b.size()),
+      r.expect(std::string(opTableName(op)) + " " + std::to_string(c.a.size()) + "x" + std::to_string(c.b.size()),
                r.run(makeStep(op), {a, b}, c.out), want);
     }
   }
@@ -272,7 +262,8 @@ static void gpuTests(Backend* be, int dtype) {
     Step st = makeStep(OP_FUSED);
     st.code = {{OP_sin, 0, -1, 0}, {OP_mul, 3, 1, 0}, {OP_fill, -1, -1, 2.0}, {OP_add, 4, 5, 0}, {OP_sub, 6, 2, 0}};
     std::vector<double> want(1000);
-    for (int i = 0; i < 1000; ++i) want[i] = std::sin(a.v[i]) * b.v[i] + 2.0 - s.v[0];
+    for (int i = 0; i < 1000; ++i)
+      want[i] = binaryRef(dtype, OP_sub, binaryRef(dtype, OP_add, binaryRef(dtype, OP_mul, unaryRef(dtype, OP_sin, a.v[i]), b.v[i]), 2.0), s.v[0]);
     r.expect("fused", r.run(st, {a, b, s}, {1000}), want);
   }
   // Reductions: shapes x axes.
@@ -330,6 +321,39 @@ static void gpuTests(Backend* be, int dtype) {
     for (int64_t i = 0; i < 24; ++i) want[i] = in.v[ravelBroadcast(unravel(i, out), in.shape)];
     r.expect("broadcastTo", r.run(makeStep(OP_broadcastTo, out), {in}, out), want);
   }
+  // More dims than one launch indexes (Note [Step layout]): host loops over the leading ones.
+  {
+    Shape a, b, out;
+    for (int i = 0; i < 6; ++i) {
+      a.insert(a.end(), {2, 1});
+      b.insert(b.end(), {1, 3});
+      out.insert(out.end(), {2, 3});
+    }
+    HostTensor ha = iota(a, 0.21), hb = iota(b, 0.53, 3.0);
+    std::vector<double> want(numel(out));
+    for (int64_t i = 0; i < numel(out); ++i) {
+      Shape idx = unravel(i, out);
+      want[i] = binaryRef(dtype, OP_mul, ha.v[ravelBroadcast(idx, a)], hb.v[ravelBroadcast(idx, b)]);
+    }
+    r.expect("mul of rank 12 (host loop)", r.run(makeStep(OP_mul), {ha, hb}, out), want);
+    Shape t;
+    for (int i = 0; i < 5; ++i) t.insert(t.end(), {2, 3});
+    HostTensor ht = iota(t);
+    Shape rev, tout;
+    for (int i = 9; i >= 0; --i) {
+      rev.push_back(i);
+      tout.push_back(t[i]);
+    }
+    std::vector<double> twant(numel(t));
+    for (int64_t i = 0; i < numel(t); ++i) {
+      Shape oi = unravel(i, tout), ii(10);
+      for (int d = 0; d < 10; ++d) ii[rev[d]] = oi[d];
+      int64_t off = 0;
+      for (int d = 0; d < 10; ++d) off = off * t[d] + ii[d];
+      twant[i] = ht.v[off];
+    }
+    r.expect("transpose of rank 10 (host loop)", r.run(makeStep(OP_transpose, rev), {ht}, tout), twant);
+  }
   // Matmul (needs cuBLAS).
   struct MmCase { Shape a, b, out; bool ta, tb; };
   const MmCase mms[] = {{{2, 3}, {3, 4}, {2, 4}, false, false},         {{3, 2}, {3, 4}, {2, 4}, true, false},
@@ -370,6 +394,48 @@ static void gpuTests(Backend* be, int dtype) {
   }
 }
 
+// Note [Scalar semantics] on the GPU: every elementwise op on the special values of
+// special_values.h (shared with the native harness), as a plain step (same-shape and broadcast
+// operands) and inside a fused step, against op_math.h in the run's dtype.
+template <class T>
+static void specialValueTests(Backend* be, int dtype) {
+  Runner r{be, dtype};
+  const std::vector<T> vals = special::values<T>();
+  const int64_t m = (int64_t)vals.size();
+  auto verify = [&](const std::string& what, int op, const std::vector<T>& a, const std::vector<T>& b,
+                    const std::vector<double>& got) {
+    bool ok = got.size() == a.size();
+    std::string why = ok ? "" : "wrong size";
+    for (size_t i = 0; ok && i < a.size(); ++i) ok = special::agrees<T>(op, a[i], b.empty() ? T(0) : b[i], (T)got[i], &why);
+    check(ok, what + (dtype == kFloat32 ? " [float32]: " : " [float64]: ") + why);
+  };
+  for (int op = 0; op < OP_COUNT; ++op) {
+    if (!isElementwiseOp(op)) continue;
+    const bool unary = isUnaryOp(op);
+    std::vector<T> a, b;
+    const int64_t n = unary ? 1031 : m * m;
+    for (int64_t i = 0; i < n; ++i) {
+      a.push_back(unary ? vals[i % m] : vals[i / m]);
+      if (!unary) b.push_back(vals[i % m]);
+    }
+    std::vector<HostTensor> ins{{{n}, std::vector<double>(a.begin(), a.end())}};
+    if (!unary) ins.push_back({{n}, std::vector<double>(b.begin(), b.end())});
+    const std::string name = opTableName(op);
+    verify(name + " special values, plain", op, a, b, r.run(makeStep(op), ins, {n}));
+    // Fused: op(in0[, in1]) * ones, the same chain the native test fuses.
+    Step fused = makeStep(OP_FUSED);
+    const int numIn = (int)ins.size() + 1;
+    fused.code = {{op, 0, unary ? -1 : 1, 0}, {OP_mul, numIn, numIn - 1, 0}};
+    std::vector<HostTensor> fin = ins;
+    fin.push_back({{n}, std::vector<double>(n, 1.0)});
+    verify(name + " special values, fused", op, a, b, r.run(fused, fin, {n}));
+    if (!unary) {   // a column against a row: the strided broadcasting kernel
+      HostTensor col{{m, 1}, std::vector<double>(vals.begin(), vals.end())}, row{{m}, col.v};
+      verify(name + " special values, column op row", op, a, b, r.run(makeStep(op), {col, row}, {m, m}));
+    }
+  }
+}
+
 // Two lanes: b = sin(x) on lane 0, c = cos(x) on lane 1, d = b + c on lane 0 after both.
 static void laneTest(Backend* be) {
   const int n = 1 << 20;
@@ -386,6 +452,7 @@ static void laneTest(Backend* be) {
   s2.in = {0}, s2.out = 2, s2.lane = 1;
   s3.in = {1, 2}, s3.out = 3, s3.lane = 0, s3.after = {0, 1};
   p.steps = {s1, s2, s3};
+  for (Step& st : p.steps) layoutStep(p, &st, be->capabilities().maxRank);
   p.numLanes = 2;
   std::vector<void*> slots;
   for (int i = 0; i < 4; ++i) slots.push_back(be->allocate((size_t)n * 8));
@@ -457,6 +524,8 @@ int main(int argc, char** argv) {
       try {
         gpuTests(be.get(), kFloat32);
         gpuTests(be.get(), kFloat64);
+        specialValueTests<float>(be.get(), kFloat32);
+        specialValueTests<double>(be.get(), kFloat64);
         laneTest(be.get());
         callbackTest(be.get());
         // Errors surface as exceptions, and the backend stays usable afterwards.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -96,8 +97,8 @@ inline Host random(const Shape& s, std::mt19937& rng, double lo = -2, double hi 
   return h;
 }
 
-inline adjoint::Buffer* upload(const Host& h, int dtype) {
-  auto* b = adjoint::newBuffer(0, dtype, h.shape.data(), (int)h.shape.size());
+inline adjoint::Buffer* upload(const Host& h, int dtype, int device = 0) {
+  auto* b = adjoint::newBuffer(device, dtype, h.shape.data(), (int)h.shape.size());
   if (dtype == adjoint::kFloat64) {
     b->copyFromHost(h.v.data(), b->bytes());
   } else {
@@ -143,17 +144,40 @@ inline bool close(const Host& got, const Host& want, double tol, std::string* wh
   return true;
 }
 
+// Engine settings changed for one test and restored when the scope ends.
+struct OptimizeScope {
+  bool saved = adjoint::optimize();
+  explicit OptimizeScope(bool on) { adjoint::setOptimize(on); }
+  ~OptimizeScope() { adjoint::setOptimize(saved); }
+};
+
+struct ThreadsScope {
+  int saved = adjoint::threads();
+  explicit ThreadsScope(int n) { adjoint::setThreads(n); }
+  ~ThreadsScope() { adjoint::setThreads(saved); }
+};
+
+struct BlasThreadsScope {
+  int saved = adjoint::blasThreads();
+  explicit BlasThreadsScope(int n) { adjoint::setBlasThreads(n); }
+  ~BlasThreadsScope() { adjoint::setBlasThreads(saved); }
+};
+
+// The raw bits of two doubles are equal (0.0 and -0.0 differ; a NaN equals the same NaN).
+inline bool sameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
 inline double tolFor(int dtype) { return dtype == adjoint::kFloat32 ? 2e-4 : 1e-10; }
 
 // Runs a compiled graph on the given host inputs and returns every output.
-inline std::vector<Host> runGraph(const adjoint::Graph& g, const std::vector<Host>& ins, const std::vector<int>& dtypes, int times = 1) {
+inline std::vector<Host> runGraph(const adjoint::Graph& g, const std::vector<Host>& ins, const std::vector<int>& dtypes, int times = 1,
+                                  int device = 0) {
   struct Free {
     void operator()(adjoint::Buffer* b) const { adjoint::freeBuffer(b); }
   };
-  adjoint::Executable ex(g, 0);
+  adjoint::Executable ex(g, device);
   std::vector<std::unique_ptr<adjoint::Buffer, Free>> bufs;   // freed even when run() throws
   for (size_t i = 0; i < ins.size(); ++i) {
-    bufs.emplace_back(upload(ins[i], dtypes[i]));
+    bufs.emplace_back(upload(ins[i], dtypes[i], device));
     ex.setInput((int)i, bufs.back().get());
   }
   for (int r = 0; r < times; ++r) ex.run();

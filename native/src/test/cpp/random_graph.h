@@ -1,8 +1,9 @@
-// Random graphs of the core ops for the randomized tests (test_random.cpp, test_review.cpp): each
+// Random graphs of the core ops for the randomized tests (test_random.cpp, test_schedule.cpp): each
 // value added to the Graph is kept with its float64 reference result, built with reference.h.
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -169,5 +170,70 @@ struct RandomGraph {
     }
   }
 };
+
+// The extended mix (constants, reshapes to another value's shape, ...) plus updates and outputs.
+struct UpdateGraph : RandomGraph {
+  std::vector<int> outs;                      // vals indices
+  std::vector<std::pair<int, int>> updates;   // (input, vals index)
+
+  UpdateGraph(unsigned seed, int dt) : RandomGraph(seed, dt, Mix::Extended) {}
+
+  // An SGD-like value for input i: p - c * v or p + v (v of p's shape), or any value of p's shape.
+  void update(int i) {
+    const Val p = vals[inputVal[i]];
+    std::vector<int> same;
+    for (size_t k = 0; k < vals.size(); ++k)
+      if (vals[k].h.shape == p.h.shape) same.push_back((int)k);
+    const Val v = vals[same[coin((int)same.size())]];
+    switch (coin(3)) {
+      case 0: {
+        std::vector<int64_t> attrs{dtype};
+        int c = node(adjoint::OP_fill, {}, attrs, 0.25);
+        int m = node(adjoint::OP_mul, {c, v.id}, {});
+        Host h = p.h;
+        for (size_t e = 0; e < h.v.size(); ++e) h.v[e] = p.h.v[e] - 0.25 * v.h.v[e];
+        vals.push_back({node(adjoint::OP_sub, {p.id, m}, {}), h});
+        break;
+      }
+      case 1: {
+        vals.push_back({node(adjoint::OP_add, {p.id, v.id}, {}), ref::map2(adjoint::OP_add, p.h, v.h)});
+        break;
+      }
+      default:
+        updates.emplace_back(i, same[coin((int)same.size())]);
+        g.addUpdate(i, vals[updates.back().second].id);
+        return;
+    }
+    updates.emplace_back(i, (int)vals.size() - 1);
+    g.addUpdate(i, vals.back().id);
+  }
+};
+
+struct FreeBuf {
+  void operator()(adjoint::Buffer* b) const { adjoint::freeBuffer(b); }
+};
+using BufPtr = std::unique_ptr<adjoint::Buffer, FreeBuf>;
+
+// Runs `g` `times` times on one executable; per run, every output, then every input (as the updates left it).
+inline std::vector<std::vector<Host>> runTimes(const adjoint::Graph& g, const std::vector<Host>& ins, int dt, int times, int device = 0) {
+  adjoint::Executable ex(g, device);
+  std::vector<BufPtr> bufs;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    bufs.emplace_back(upload(ins[i], dt, device));
+    ex.setInput((int)i, bufs.back().get());
+  }
+  std::vector<std::vector<Host>> res;
+  for (int r = 0; r < times; ++r) {
+    ex.run();
+    std::vector<Host> outs;
+    for (int k = 0; k < ex.numOutputs(); ++k) {
+      BufPtr o(ex.takeOutput(k));
+      outs.push_back(download(o.get()));
+    }
+    for (auto& b : bufs) outs.push_back(download(b.get()));
+    res.push_back(outs);
+  }
+  return res;
+}
 
 }  // namespace t

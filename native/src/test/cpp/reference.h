@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "adjoint/op_math.h"
 #include "check.h"
 
 namespace ref {
@@ -45,31 +46,9 @@ inline Shape bshape(const Shape& a, const Shape& b) {
   return o;
 }
 
-inline double unary(int op, double x) {
-  switch (op) {
-    case adjoint::OP_neg: return -x;
-    case adjoint::OP_sin: return std::sin(x);
-    case adjoint::OP_cos: return std::cos(x);
-    case adjoint::OP_exp: return std::exp(x);
-    case adjoint::OP_log: return std::log(x);
-    case adjoint::OP_tanh: return std::tanh(x);
-    case adjoint::OP_relu: return x < 0 ? 0 : x;
-    case adjoint::OP_step: return x > 0 ? 1 : 0;
-    case adjoint::OP_square: return x * x;
-    case adjoint::OP_sqrt: return std::sqrt(x);
-  }
-  return NAN;
-}
-
-inline double binary(int op, double a, double b) {
-  switch (op) {
-    case adjoint::OP_add: return a + b;
-    case adjoint::OP_sub: return a - b;
-    case adjoint::OP_mul: return a * b;
-    case adjoint::OP_div: return a / b;
-  }
-  return NAN;
-}
+// Elementwise ops: their scalar functions (op_math.h) in float64, which define every backend's values.
+inline double unary(int op, double x) { return adjoint::math::unary(op, x); }
+inline double binary(int op, double a, double b) { return adjoint::math::binary(op, a, b); }
 
 inline Host map1(int op, const Host& x) {
   Host r = x;

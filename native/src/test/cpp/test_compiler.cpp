@@ -2,7 +2,9 @@
 #include <cstring>
 
 #include "check.h"
+#include "random_graph.h"
 #include "reference.h"
+#include "test_backend.h"
 
 using namespace adjoint;
 using t::Host;
@@ -26,6 +28,12 @@ std::mt19937 rng(99);
 
 bool bitEqual(const Host& a, const Host& b) {
   return a.shape == b.shape && std::memcmp(a.v.data(), b.v.data(), a.v.size() * sizeof(double)) == 0;
+}
+
+// Runs `g` on float64 inputs and returns output 0's raw values.
+std::vector<double> run64(const Graph& g, const std::vector<Host>& ins) {
+  auto outs = t::runGraph(g, ins, std::vector<int>(ins.size(), kFloat64));
+  return outs.at(0).v;
 }
 
 }  // namespace
@@ -108,6 +116,76 @@ TEST(transpose_folds_into_matmul) {
   }
 }
 
+// x + 0 -> x is not exact: -0 + +0 is +0. Simplification returned x (-0); node for node gives +0.
+TEST(add_zero_keeps_signed_zero) {
+  for (int form = 0; form < 4; ++form) {
+    Graph g;
+    Shape s{2};
+    int x = g.addInput(kFloat64, s.data(), 1);
+    int z = unary(g, OP_zerosLike, x);
+    int y = form == 0 ? binary(g, OP_add, x, z) : form == 1 ? binary(g, OP_add, z, x) : form == 2 ? binary(g, OP_sub, x, z) : binary(g, OP_sub, x, unary(g, OP_neg, z));
+    g.addOutput(y);
+    Host h({2}, {-0.0, 1.5});
+    std::vector<double> on, off;
+    {
+      t::OptimizeScope o(true);
+      on = run64(g, {h});
+    }
+    {
+      t::OptimizeScope o(false);
+      off = run64(g, {h});
+    }
+    for (int i = 0; i < 2; ++i) CHECK_MSG(t::sameBits(on[i], off[i]), "form " << form << " element " << i << ": " << on[i] << " vs " << off[i]);
+  }
+}
+
+// Constant folding of a reduction over an empty axis: the sum of no elements is +0, but the rule
+// computed value * 0 (NaN for inf, -0 for negative values).
+TEST(fold_sum_of_empty_fill) {
+  for (double v : std::vector<double>{INFINITY, -1.0, NAN}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      Graph g;
+      Shape s{1};
+      int x = g.addInput(kFloat64, s.data(), 1);
+      int f = fill(g, kFloat64, {0, 3}, v);
+      int r = kind == 0 ? withAttrs(g, OP_sum, f, {0, 0}) : withAttrs(g, OP_sumToShape, f, {1, 3});
+      g.addOutput(binary(g, OP_add, r, x));
+      std::vector<double> on, off;
+      Host h({1}, {0.0});
+      {
+        t::OptimizeScope o(true);
+        on = run64(g, {h});
+      }
+      {
+        t::OptimizeScope o(false);
+        off = run64(g, {h});
+      }
+      for (size_t i = 0; i < off.size(); ++i)
+        CHECK_MSG(t::sameBits(on[i], off[i]), "fill " << v << " kind " << kind << " element " << i << ": " << on[i] << " vs " << off[i]);
+    }
+  }
+}
+
+// sumToShape(broadcastTo(y, [0, 3]), [1, 3]) sums zero copies of y: +0, not y * 0.
+TEST(fold_sum_to_shape_of_empty_broadcast) {
+  Graph g;
+  Shape s{1, 3};
+  int y = g.addInput(kFloat64, s.data(), 2);
+  int b = withAttrs(g, OP_broadcastTo, y, {0, 3});
+  g.addOutput(withAttrs(g, OP_sumToShape, b, {1, 3}));
+  Host h({1, 3}, {-1.0, INFINITY, 2.0});
+  std::vector<double> on, off;
+  {
+    t::OptimizeScope o(true);
+    on = run64(g, {h});
+  }
+  {
+    t::OptimizeScope o(false);
+    off = run64(g, {h});
+  }
+  for (size_t i = 0; i < off.size(); ++i) CHECK_MSG(t::sameBits(on[i], off[i]), "element " << i << ": " << on[i] << " vs " << off[i]);
+}
+
 TEST(constant_folding) {
   Graph g;
   Shape s{2, 2};
@@ -146,6 +224,180 @@ TEST(fused_equals_unfused) {
       auto out = t::runGraph(g, {h, hb, hs}, {dt, dt, dt});
       if (!materialise) first = out[0];
       else CHECK(bitEqual(out[0], first));
+    }
+  }
+}
+
+// Fusion counted the fills a group copies in only after its members were chosen, so a wide tree of
+// x * c_i (distinct constants) became one fused step of 95 instructions, over kMaxFusedCode (64):
+// the graph compiled and every run threw "fused step with ... instructions".
+TEST(fusion_respects_code_limit_with_many_constants) {
+  Graph g;
+  Shape s{8};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  std::vector<int> level;
+  for (int i = 0; i < 32; ++i) level.push_back(binary(g, OP_mul, x, fill(g, kFloat64, {}, 2.0 + i)));
+  while (level.size() > 1) {
+    std::vector<int> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(binary(g, OP_add, level[i], level[i + 1]));
+    level = next;
+  }
+  g.addOutput(level[0]);
+  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
+  double csum = 0;
+  for (int i = 0; i < 32; ++i) csum += 2.0 + i;
+  try {
+    auto got = run64(g, {h});
+    for (int i = 0; i < 8; ++i) CHECK_MSG(std::fabs(got[i] - h.v[i] * csum) < 1e-9, "element " << i << ": " << got[i]);
+  } catch (const Error& e) {
+    CHECK_MSG(false, e.what());
+  }
+}
+
+// Note [Capabilities]: the compiler asks the backend. x0 + x1 + ... + x19 is one fused step of 20
+// inputs for the CPU (limit 32); for a backend that takes 16 (the CUDA backend's limit, here the
+// strict test backend, which refuses anything beyond it) the group is split, not rejected. Before,
+// fusion used the CPU's limit for every device and the CUDA backend threw at run time.
+TEST(fusion_splits_groups_for_the_backends_input_limit) {
+  Graph g;
+  Shape s{64};
+  std::vector<Host> ins;
+  int v = -1;
+  for (int i = 0; i < 20; ++i) {
+    int x = g.addInput(kFloat64, s.data(), 1);
+    v = v < 0 ? x : binary(g, OP_add, v, x);
+    ins.push_back(t::random(s, rng));
+  }
+  g.addOutput(v);
+  Host want = ins[0];
+  for (int i = 1; i < 20; ++i) want = ref::map2(OP_add, want, ins[i]);
+  {
+    Executable ex(g, kCpu);
+    CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("in19") != std::string::npos, ex.describe());
+  }
+  t::TestDeviceScope dev(t::cudaLikeCapabilities());
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.numSteps() == 2, ex.describe());
+  std::string why;
+  auto out = t::runGraph(g, ins, std::vector<int>(20, kFloat64), 1, kTestDevice);
+  CHECK_MSG(t::close(out[0], want, 1e-12, &why), why);
+  CHECK(dev.backend.programsRun() == 1);
+}
+
+// The same for the registers a fused step may hold (Note [Fused registers]): a tree of 32 products
+// x * c_i summed pairwise holds 32 products at once in node order. (With 64 instructions a step
+// never needs more than the CUDA backend's 32 registers, so a backend with only 4 is asked here.)
+TEST(fusion_splits_groups_for_the_backends_register_limit) {
+  Graph g;
+  Shape s{8};
+  int x = g.addInput(kFloat64, s.data(), 1);
+  std::vector<int> level;
+  for (int i = 0; i < 32; ++i) level.push_back(binary(g, OP_mul, x, fill(g, kFloat64, {}, 2.0 + i)));
+  while (level.size() > 1) {
+    std::vector<int> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(binary(g, OP_add, level[i], level[i + 1]));
+    level = next;
+  }
+  g.addOutput(level[0]);
+  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
+  double csum = 0;
+  for (int i = 0; i < 32; ++i) csum += 2.0 + i;
+  Capabilities caps = t::cudaLikeCapabilities();
+  caps.maxFusedLive = 4;
+  t::TestDeviceScope dev(caps);
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.numSteps() > 8, ex.describe());
+  auto got = t::runGraph(g, {h}, {kFloat64}, 1, kTestDevice);
+  for (int i = 0; i < 8; ++i) CHECK_MSG(std::fabs(got[0].v[i] - h.v[i] * csum) < 1e-9, "element " << i << ": " << got[0].v[i]);
+}
+
+// A backend without an accumulating gemm never gets one (Note [GEMM updates]), and one that cannot
+// run elementwise steps in place never gets an in-place step; the values are the CPU's.
+TEST(gemm_folding_and_in_place_only_where_the_backend_can) {
+  Graph g;
+  Shape sp{4, 3}, sa{4, 5}, sb{5, 3};
+  int p = g.addInput(kFloat64, sp.data(), 2), a = g.addInput(kFloat64, sa.data(), 2), b = g.addInput(kFloat64, sb.data(), 2);
+  int in[2] = {a, b};
+  int mm = g.addNode(OP_matmul, in, 2, nullptr, 0, 0);
+  g.addUpdate(0, binary(g, OP_sub, p, binary(g, OP_mul, fill(g, kFloat64, {}, 0.5), mm)));
+  int e = unary(g, OP_exp, binary(g, OP_add, a, a));   // computed into a dying temp in place on the CPU
+  g.addOutput(binary(g, OP_mul, e, withAttrs(g, OP_sum, e, {1})));
+  Host hp = t::random(sp, rng), ha = t::random(sa, rng), hb = t::random(sb, rng);
+  auto onCpu = t::runTimes(g, {hp, ha, hb}, kFloat64, 2);
+  {
+    Executable ex(g, kCpu);
+    CHECK_MSG(ex.describe().find("matmul(in1, in2, in0)") != std::string::npos, ex.describe());
+  }
+  Capabilities caps = t::cudaLikeCapabilities();
+  caps.inPlace = false;
+  t::TestDeviceScope dev(caps);
+  Executable ex(g, kTestDevice);
+  CHECK_MSG(ex.describe().find("matmul(in1, in2) ->") != std::string::npos, ex.describe());
+  auto onTest = t::runTimes(g, {hp, ha, hb}, kFloat64, 2, kTestDevice);
+  for (size_t r = 0; r < onCpu.size(); ++r)
+    for (size_t k = 0; k < onCpu[r].size(); ++k) {
+      std::string why;
+      CHECK_MSG(t::close(onTest[r][k], onCpu[r][k], 1e-12, &why), "run " << r << " result " << k << ": " << why);
+    }
+}
+
+// Note [Step layout]: a backend whose kernels index at most 8 dims (the CUDA backend's maxRank) gets
+// steps it can run for any rank; the CPU has no limit. Before, more than 8 dims after coalescing
+// threw on CUDA at run time. Elementwise and gather steps keep their layout and loop over the
+// leading dims on the host (hostLoopDims); a reduction with more than 8 runs of either kind is
+// transposed first.
+TEST(layouts_fit_the_backends_rank) {
+  t::TestDeviceScope dev(t::cudaLikeCapabilities());
+  // Binary: a = [2,1,2,1,...], b = [1,3,1,3,...] (12 dims) broadcast in alternation: 12 dims.
+  Shape sa, sb;
+  for (int i = 0; i < 6; ++i) {
+    sa.insert(sa.end(), {2, 1});
+    sb.insert(sb.end(), {1, 3});
+  }
+  Host ha = t::random(sa, rng), hb = t::random(sb, rng);
+  // Transpose: the reverse of [2, 3, 2, 3, ...] (10 dims), which no neighbours can merge.
+  Shape st;
+  for (int i = 0; i < 5; ++i) st.insert(st.end(), {2, 3});
+  Host ht = t::random(st, rng);
+  std::vector<int64_t> rev;
+  for (int i = 9; i >= 0; --i) rev.push_back(i);
+  // Reductions: sum, mean and max over the even axes of [2, 2, ...] (17 dims): 9 reduced runs and 8
+  // kept ones; and a sumToShape with the same mask.
+  Shape sr(17, 2);
+  Host hr = t::random(sr, rng);
+  std::vector<int64_t> axes{0}, target;   // keepdims 0
+  std::vector<char> mask(17);
+  for (int i = 0; i < 17; ++i) {
+    mask[i] = i % 2 == 0;
+    if (mask[i]) axes.push_back(i);
+    target.push_back(mask[i] ? 1 : sr[i]);
+  }
+  for (int dt : {kFloat32, kFloat64}) {
+    Graph g;
+    int a = g.addInput(dt, sa.data(), (int)sa.size()), b = g.addInput(dt, sb.data(), (int)sb.size());
+    int x = g.addInput(dt, st.data(), (int)st.size()), r = g.addInput(dt, sr.data(), (int)sr.size());
+    g.addOutput(binary(g, OP_sub, a, b));
+    g.addOutput(withAttrs(g, OP_transpose, x, rev));
+    g.addOutput(withAttrs(g, OP_sum, r, axes));
+    g.addOutput(withAttrs(g, OP_mean, r, axes));
+    g.addOutput(withAttrs(g, OP_max, r, axes));
+    g.addOutput(withAttrs(g, OP_sumToShape, r, target));
+    std::vector<Host> want{ref::map2(OP_sub, ha, hb), ref::transpose(ht, rev), ref::reduce(hr, mask, 0, true), ref::reduce(hr, mask, 1, true),
+                           ref::reduce(hr, mask, 2, true), ref::reduce(hr, mask, 0, true)};
+    for (int k = 2; k < 5; ++k) want[k] = ref::reduce(hr, mask, k - 2, false);
+    for (int optimize = 0; optimize < 2; ++optimize) {
+      t::OptimizeScope o(optimize);
+      Executable ex(g, kTestDevice);
+      const std::string d = ex.describe();
+      CHECK_MSG(d.find("hostLoop 4") != std::string::npos && d.find("hostLoop 2") != std::string::npos, d);
+      auto got = t::runGraph(g, {ha, hb, ht, hr}, {dt, dt, dt, dt}, 1, kTestDevice);
+      for (size_t k = 0; k < want.size(); ++k) {
+        std::string why;
+        CHECK_MSG(t::close(got[k], want[k], dt == kFloat32 ? 1e-4 : 1e-12, &why), dtypeName(dt) << " output " << k << ": " << why);
+      }
+      Executable cpu(g, kCpu);
+      CHECK_MSG(cpu.describe().find("hostLoop") == std::string::npos && cpu.describe().find("transpose") == cpu.describe().rfind("transpose"),
+                cpu.describe());
     }
   }
 }

@@ -1,6 +1,8 @@
 // Every kernel in both float dtypes against the float64 reference.
+#include "adjoint/op_table.h"
 #include "check.h"
 #include "reference.h"
+#include "special_values.h"
 
 using namespace adjoint;
 using t::Host;
@@ -30,26 +32,138 @@ std::mt19937 rng(1234);
 
 TEST(unary_ops) {
   for (int dt : kDtypes)
-    for (int op = OP_neg; op <= OP_sqrt; ++op)
+    for (int op = 0; op < OP_COUNT; ++op)
       for (Shape s : {Shape{}, Shape{1}, Shape{0}, Shape{3, 0, 2}, Shape{5, 7}, Shape{100003}}) {
+        if (!isUnaryOp(op)) continue;
         bool positive = op == OP_log || op == OP_sqrt;
         Host x = t::random(s, rng, positive ? 0.1 : -3, 3);
         expectOp("unary", op, {x}, dt, {}, ref::map1(op, x));
       }
 }
 
-TEST(unary_special_values) {
-  Host x({6}, {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e30});
-  for (int dt : kDtypes)
-    for (int op : {OP_neg, OP_sin, OP_exp, OP_tanh, OP_relu, OP_square}) {
-      Host xr = x;
-      if (dt == kFloat32)
-        for (auto& v : xr.v) v = (double)(float)v;
-      Host want = ref::map1(op, xr);
-      if (dt == kFloat32)
-        for (auto& v : want.v) v = (double)(float)v;
-      expectOp("special", op, {x}, dt, {}, want);
+// Note [Scalar semantics] (op_math.h): every elementwise op, in both dtypes, on NaN, +-0, +-inf, huge
+// and subnormal values (special_values.h), through each way the CPU backend computes it: the plain
+// kernel (vector loop and tail, same-shape and broadcast operands), a fused step, and a folded
+// constant, with the passes on and off; always against op_math.h's scalar function in that dtype.
+namespace {
+
+template <class T>
+Host hostOf(const Shape& s, const std::vector<T>& v) {
+  return Host(s, std::vector<double>(v.begin(), v.end()));
+}
+
+// Output k of a run against op(a[i], b[i]) for every element i.
+template <class T>
+void expectSemantics(const std::string& what, int op, const std::vector<T>& a, const std::vector<T>& b, const Host& got) {
+  CHECK_MSG(got.v.size() == a.size(), what << ": " << got.v.size() << " elements, want " << a.size());
+  int bad = 0;
+  for (size_t i = 0; i < a.size() && i < got.v.size() && bad < 3; ++i) {
+    std::string why;
+    if (!special::agrees<T>(op, a[i], b.empty() ? T(0) : b[i], (T)got.v[i], &why)) {
+      CHECK_MSG(false, what << " element " << i << ": " << why);
+      ++bad;
     }
+  }
+}
+
+template <class T>
+void checkElementwiseSemantics(int dt) {
+  const std::vector<T> vals = special::values<T>();
+  const int64_t m = (int64_t)vals.size();
+  const char* dn = dtypeName(dt);
+  for (int op = 0; op < OP_COUNT; ++op) {
+    if (!isElementwiseOp(op)) continue;
+    const bool unary = isUnaryOp(op);
+    // Operands: unary ops see every value at many vector-lane positions (n is prime, so the loops'
+    // tails see them too); binary ops every ordered pair.
+    std::vector<T> a, b;
+    const int64_t n = unary ? 1031 : m * m;
+    for (int64_t i = 0; i < n; ++i) {
+      a.push_back(unary ? vals[i % m] : vals[i / m]);
+      if (!unary) b.push_back(vals[i % m]);
+    }
+    const Shape s{n};
+    std::vector<Host> ins{hostOf(s, a)};
+    if (!unary) ins.push_back(hostOf(s, b));
+    for (int optimize = 0; optimize < 2; ++optimize) {
+      t::OptimizeScope o(optimize);
+      const std::string tag = std::string(opName(op)) + " " + dn + (optimize ? " (passes on)" : " (passes off)");
+      {   // plain step
+        Graph g;
+        std::vector<int> x;
+        for (size_t k = 0; k < ins.size(); ++k) x.push_back(g.addInput(dt, s.data(), 1));
+        g.addOutput(g.addNode(op, x.data(), (int)x.size(), nullptr, 0, 0));
+        expectSemantics<T>(tag + " plain", op, a, b, t::runGraph(g, ins, std::vector<int>(ins.size(), dt))[0]);
+      }
+      {   // fused with a multiplication by ones (exact), so the op runs inside a fused step
+        Graph g;
+        std::vector<int> x;
+        for (size_t k = 0; k < ins.size(); ++k) x.push_back(g.addInput(dt, s.data(), 1));
+        int ones = g.addInput(dt, s.data(), 1);
+        int v[2] = {g.addNode(op, x.data(), (int)x.size(), nullptr, 0, 0), ones};
+        g.addOutput(g.addNode(OP_mul, v, 2, nullptr, 0, 0));
+        if (optimize) {
+          Executable ex(g, 0);
+          CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("fused[") != std::string::npos, tag << ": " << ex.describe());
+        }
+        std::vector<Host> fin = ins;
+        fin.push_back(Host(s, std::vector<double>(n, 1.0)));
+        expectSemantics<T>(tag + " fused", op, a, b, t::runGraph(g, fin, std::vector<int>(fin.size(), dt))[0]);
+      }
+      if (!unary) {   // broadcast operands: a column against a row, and a row against a column
+        std::vector<T> col(vals), row(vals), ca, rb, ra, cb;
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < m; ++j) {
+            ca.push_back(col[i]);
+            rb.push_back(row[j]);
+          }
+        for (int flip = 0; flip < 2; ++flip) {
+          Graph g;
+          Shape sc{m, 1}, sr{m};
+          int p = g.addInput(dt, (flip ? sr : sc).data(), flip ? 1 : 2), q = g.addInput(dt, (flip ? sc : sr).data(), flip ? 2 : 1);
+          int in[2] = {p, q};
+          g.addOutput(g.addNode(op, in, 2, nullptr, 0, 0));
+          auto got = t::runGraph(g, {hostOf(flip ? sr : sc, flip ? row : col), hostOf(flip ? sc : sr, flip ? col : row)}, {dt, dt})[0];
+          // out[i][j] = op(p[..], q[..]): unflipped p = col[i], q = row[j]; flipped p = row[j], q = col[i]
+          std::vector<T> pa, qb;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < m; ++j) {
+              pa.push_back(flip ? row[j] : col[i]);
+              qb.push_back(flip ? col[i] : row[j]);
+            }
+          expectSemantics<T>(tag + (flip ? " row op column" : " column op row"), op, pa, qb, got);
+        }
+      }
+      {   // on constants: folded with the passes on, the kernel on one element with them off
+        Graph g;
+        std::vector<T> fa, fb;
+        for (int64_t i = 0; i < (unary ? m : m * m); ++i) {
+          std::vector<int64_t> attrs{dt};
+          T va = unary ? vals[i] : vals[i / m], vb = unary ? T(0) : vals[i % m];
+          int f[2] = {g.addNode(OP_fill, nullptr, 0, attrs.data(), 1, (double)va), g.addNode(OP_fill, nullptr, 0, attrs.data(), 1, (double)vb)};
+          g.addOutput(g.addNode(op, f, unary ? 1 : 2, nullptr, 0, 0));
+          fa.push_back(va);
+          if (!unary) fb.push_back(vb);
+        }
+        if (optimize) {
+          Executable ex(g, 0);
+          CHECK_MSG(ex.describe().find(std::string(": ") + opName(op) + "(") == std::string::npos, tag << ": not folded\n" << ex.describe());
+        }
+        auto outs = t::runGraph(g, {}, {});
+        Host got;
+        for (auto& h : outs) got.v.push_back(h.v.at(0));
+        got.shape = {(int64_t)got.v.size()};
+        expectSemantics<T>(tag + " constant", op, fa, fb, got);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST(elementwise_special_values) {
+  checkElementwiseSemantics<float>(kFloat32);
+  checkElementwiseSemantics<double>(kFloat64);
 }
 
 TEST(binary_broadcasting) {
@@ -58,8 +172,9 @@ TEST(binary_broadcasting) {
       {{4, 1, 5}, {3, 1}}, {{2, 3}, {1, 2, 3}}, {{1}, {7}}, {{0, 3}, {3}}, {{2, 0}, {2, 1}}, {{3, 1, 0}, {1, 4, 1}},
       {{1000, 70}, {70}}, {{70, 1000}, {70, 1}}, {{5, 1, 6, 1}, {1, 4, 1, 3}}};
   for (int dt : kDtypes)
-    for (int op = OP_add; op <= OP_div; ++op)
+    for (int op = 0; op < OP_COUNT; ++op)
       for (auto& c : cases) {
+        if (!isBinaryOp(op)) continue;
         Host a = t::random(c.first, rng), b = t::random(c.second, rng, 0.5, 2);
         expectOp("binary", op, {a, b}, dt, {}, ref::map2(op, a, b));
       }

@@ -1,5 +1,6 @@
-// Step::after (Note [Dependencies] in compiler/plan.cpp): every memory hazard of a compiled program
-// is covered by a path of `after` edges, and the edges stay linear in the steps for long chains.
+// Scheduling and concurrent execution. Step::after (Note [Dependencies] in compiler/lowering.cpp):
+// every memory hazard of a compiled program is covered by a path of `after` edges, and the edges stay
+// linear in the steps for long chains; and runs of several executables at once stay correct.
 //
 // The hazards are recomputed here from describe() alone, independently of how the compiler found
 // them: each step reads its input slots and writes its output slot; "inK"/"outK" are whole
@@ -7,10 +8,12 @@
 // there last (in the listed, sequential order). Two steps that touch overlapping memory, one of
 // them writing, must be ordered by the closure of `after`.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "check.h"
 #include "random_graph.h"
@@ -118,12 +121,6 @@ std::string unorderedHazard(const std::string& d) {
   return "";
 }
 
-struct OptimizeScope {
-  bool saved = optimize();
-  explicit OptimizeScope(bool on) { setOptimize(on); }
-  ~OptimizeScope() { setOptimize(saved); }
-};
-
 // x @ W repeated: W is a signed permutation, so every product is exact in float32 and the
 // reference (the same products in float64) must match bit for bit.
 void buildChain(Graph& g, int n, bool update) {
@@ -181,7 +178,7 @@ TEST(chain_of_40k_matmuls_has_linear_dependencies) {
 
 TEST(chain_dependencies_cover_every_hazard) {
   for (bool opt : {true, false}) {
-    OptimizeScope o(opt);
+    t::OptimizeScope o(opt);
     Graph g;
     buildChain(g, 300, true);
     Executable ex(g, 0);
@@ -195,7 +192,7 @@ TEST(random_dependencies_cover_every_hazard) {
   int checked = 0;
   for (unsigned seed = 0; seed < 150; ++seed)
     for (bool opt : {true, false}) {
-      OptimizeScope o(opt);
+      t::OptimizeScope o(opt);
       t::RandomGraph rg(5000 + seed, seed % 2 ? kFloat32 : kFloat64, t::RandomGraph::Mix::Extended);
       for (Shape s : {Shape{3, 4}, Shape{4}, Shape{4, 4}, Shape{}, Shape{4, 3}})
         if (rg.coin(3)) rg.input(s);
@@ -224,4 +221,55 @@ TEST(random_dependencies_cover_every_hazard) {
       ++checked;
     }
   CHECK(checked == 300);
+}
+
+// Two threads run different DAG-scheduled executables at once while a third changes the pool size
+// (setThreads is a public entry point any Java thread may call). Before the fix, resize() joined and
+// replaced the workers with no lock against a concurrent resize, and size() read the worker vector
+// while it was being rebuilt.
+TEST(concurrent_runs_and_set_threads) {
+  t::ThreadsScope th(std::max(2, threads()));
+  t::BlasThreadsScope bt(1);
+  std::vector<std::unique_ptr<t::UpdateGraph>> graphs;
+  std::vector<std::vector<std::vector<Host>>> want;
+  for (int seed = 0; graphs.size() < 8; ++seed) {
+    auto rg = std::make_unique<t::UpdateGraph>(7000 + seed, kFloat64);
+    rg->input({64, 64});
+    rg->input({64, 1});
+    for (int i = 0; i < 25; ++i) rg->step();
+    rg->g.addOutput(rg->vals.back().id);
+    rg->g.addOutput(rg->vals[rg->vals.size() / 2].id);
+    want.push_back(t::runTimes(rg->g, rg->inputs, kFloat64, 1));
+    graphs.push_back(std::move(rg));
+  }
+  std::atomic<int> bad{0}, errors{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&](int first) {
+    for (int it = 0; it < 40; ++it) {
+      int k = (first + it) % (int)graphs.size();
+      try {
+        auto got = t::runTimes(graphs[k]->g, graphs[k]->inputs, kFloat64, 1);
+        for (size_t o = 0; o < got[0].size(); ++o) {
+          std::string why;
+          if (!t::close(got[0][o], want[k][0][o], 1e-12, &why)) bad++;
+        }
+      } catch (const std::exception&) {
+        errors++;
+      }
+    }
+  };
+  std::thread resizer1([&] {
+    for (int i = 0; !stop.load(); ++i) setThreads(1 + i % 3);
+  });
+  std::thread resizer2([&] {
+    for (int i = 0; !stop.load(); ++i) setThreads(1 + (i + 1) % 3);
+  });
+  std::thread a(worker, 0), b(worker, 3);
+  a.join();
+  b.join();
+  stop = true;
+  resizer1.join();
+  resizer2.join();
+  CHECK_MSG(bad.load() == 0, bad.load() << " wrong results");
+  CHECK_MSG(errors.load() == 0, errors.load() << " errors");
 }

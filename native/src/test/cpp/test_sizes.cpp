@@ -29,12 +29,6 @@ int node(Graph& g, int op, std::vector<int> in, std::vector<int64_t> attrs) {
   return g.addNode(op, in.data(), (int)in.size(), attrs.data(), (int)attrs.size(), 0);
 }
 
-struct OptimizeScope {
-  bool saved = optimize();
-  explicit OptimizeScope(bool on) { setOptimize(on); }
-  ~OptimizeScope() { setOptimize(saved); }
-};
-
 }  // namespace
 
 TEST(sizes_reshape_counts_without_wrapping) {
@@ -97,7 +91,7 @@ TEST(sizes_out_of_memory_is_an_error) {
 
 TEST(sizes_arena_sum_is_checked) {
   // Three 2^61-byte temps alive at once (fusion off, so each op is its own step): 3 * 2^61 bytes.
-  OptimizeScope o(false);
+  t::OptimizeScope o(false);
   Graph g;
   int x = input(g, {int64_t(1) << 59});
   int a = node(g, OP_sin, {x}, {}), b = node(g, OP_cos, {x}, {}), c = node(g, OP_exp, {x}, {});

@@ -1,11 +1,12 @@
 // Executable: compile once, run many times.
 //
 // Note [Compile pipeline]: validate (done by Graph::addNode) -> DCE -> simplify (CSE, algebraic
-// rules, constant folding) -> DCE -> [CPU: fold updates into gemms] -> elementwise fusion ->
-// lowering (slots, in-place, arena packing, dependencies, lanes). Everything up to lowering is
-// backend independent except the update folding (Note [GEMM updates] in passes.cpp), whose
-// accumulating matmul only the CPU backend implements; otherwise the CUDA backend gets the same
-// optimised Program as the CPU.
+// rules, constant folding) -> DCE -> [accumulatingGemm: fold updates into gemms] -> elementwise
+// fusion -> legalisation (reductions within the backend's rank) -> lowering (slots, in-place, arena
+// packing, dependencies, lanes, step layouts: Note [Step layout]). The passes read the
+// backend's Capabilities (Note [Capabilities] in backend.h) and never its device number: the update
+// folding (Note [GEMM updates] in passes.cpp) runs only for a backend with an accumulating gemm,
+// fusion keeps fused steps within the backend's limits, and in-place writes need inPlace.
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -59,14 +60,16 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
   if (g.outputs.empty() && g.updates.empty()) fail("compile: the graph has no outputs and no updates");
   for (int i : g.inputNodes) impl->inputDescs.push_back(g.nodes[i].desc);
   for (int o : g.outputs) impl->outputDescs.push_back(g.nodes[o].desc);
+  const Capabilities caps = impl->backend->capabilities();   // Note [Capabilities]
   eliminateDeadCode(&g);
   if (gOptimize.load()) {
     simplify(&g);
     eliminateDeadCode(&g);
-    if (device == kCpu) foldGemmUpdates(&g);
-    fuseElementwise(&g);
+    if (caps.accumulatingGemm) foldGemmUpdates(&g);
+    fuseElementwise(&g, caps);
   }
-  impl->shared = std::make_shared<const Program>(lowerToProgram(g));
+  legalizeForBackend(&g, caps);
+  impl->shared = std::make_shared<const Program>(lowerToProgram(g, caps));
   impl->resetRunState();
   impl_ = impl.release();
 }
@@ -197,6 +200,7 @@ std::string Executable::describe() const {
     r += "(";
     for (size_t k = 0; k < s.in.size(); ++k) r += (k ? ", " : "") + slotName(s.in[k]);
     r += ") -> " + slotName(s.out) + " " + descStr(p.slots[s.out].desc) + " lane " + std::to_string(s.lane);
+    if (s.layout.hostLoopDims > 0) r += " hostLoop " + std::to_string(s.layout.hostLoopDims);
     if (!s.after.empty()) {
       r += " after";
       for (int a : s.after) r += " " + std::to_string(a);

@@ -38,14 +38,15 @@ namespace adjoint {
 // shape.cpp: infers (and checks) the result of `op`; throws Error naming the op, input and shapes.
 TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs, double scalar);
 
-// Which axes of `in` a reduction (sum, mean, max, sumToShape) folds away; valid attrs assumed.
-std::vector<char> reduceMask(int op, const std::vector<int64_t>& in, const std::vector<int64_t>& attrs);
 
 // The compile pipeline (Note [Compile pipeline] in executable.cpp).
 void eliminateDeadCode(Graph::Impl* g);      // passes.cpp
 void simplify(Graph::Impl* g);               // passes.cpp: CSE, algebraic rules, constant folding
-void foldGemmUpdates(Graph::Impl* g);       // passes.cpp, CPU only: p <- p - c * matmul as one gemm
-void fuseElementwise(Graph::Impl* g);        // fusion.cpp
-Program lowerToProgram(const Graph::Impl& g);   // plan.cpp: slots, memory plan, schedule
+// The passes below take the backend's Capabilities (Note [Capabilities] in backend.h); nothing in
+// this directory includes a backend's headers.
+void foldGemmUpdates(Graph::Impl* g);        // passes.cpp, only for accumulatingGemm: p <- p - c * matmul as one gemm
+void fuseElementwise(Graph::Impl* g, const Capabilities& caps);        // fusion.cpp
+void legalizeForBackend(Graph::Impl* g, const Capabilities& caps);      // lowering.cpp: reductions within maxRank
+Program lowerToProgram(const Graph::Impl& g, const Capabilities& caps);   // lowering.cpp: slots, memory plan, schedule, step layouts
 
 }  // namespace adjoint

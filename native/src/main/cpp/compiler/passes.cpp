@@ -1,6 +1,7 @@
 // Graph-level passes: dead-code elimination, and one rebuilding pass that does common-subexpression
 // elimination, algebraic simplification and constant folding together (run for every backend); and
-// the CPU-only folding of parameter updates into their gradient's gemm (Note [GEMM updates]).
+// the folding of parameter updates into their gradient's gemm for backends that can accumulate
+// (Note [GEMM updates]).
 //
 // Note [Rebuild]: simplify() re-emits the graph node by node into a fresh node list (Note [Node order]).
 // Each node is first rewritten against the already-emitted (hence already simplified) inputs, then
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "adjoint/op_math.h"
 #include "compiler/ir.h"
 
 namespace adjoint {
@@ -42,30 +44,13 @@ void eliminateDeadCode(Graph::Impl* g) {
 
 namespace {
 
-// Evaluates an elementwise op on constants in the node's dtype, like the kernels do.
-template <class T>
-double evalT(int op, T a, T b) {
-  switch (op) {
-    case OP_neg: return -a;
-    case OP_sin: return std::sin(a);
-    case OP_cos: return std::cos(a);
-    case OP_exp: return std::exp(a);
-    case OP_log: return std::log(a);
-    case OP_tanh: return std::tanh(a);
-    case OP_relu: return a < 0 ? T(0) : a;
-    case OP_step: return a > 0 ? T(1) : T(0);
-    case OP_square: return (T)(a * a);
-    case OP_sqrt: return std::sqrt(a);
-    case OP_add: return (T)(a + b);
-    case OP_sub: return (T)(a - b);
-    case OP_mul: return (T)(a * b);
-    case OP_div: return (T)(a / b);
-  }
-  return 0;
-}
-
+// Evaluates an elementwise op on constants with the kernels' scalar functions, in the node's dtype
+// (Note [Scalar semantics] in op_math.h). An op without one is an error, never a made-up value.
 double evalConst(int op, int dtype, double a, double b) {
-  return dtype == kFloat32 ? evalT<float>(op, (float)a, (float)b) : evalT<double>(op, a, b);
+  if (!isElementwiseOp(op)) fail("constant folding: ", opName(op), " is not an elementwise op (it has no scalar function in op_math.h)");
+  if (dtype == kFloat32) return isUnaryOp(op) ? math::unary(op, (float)a) : math::binary(op, (float)a, (float)b);
+  if (dtype == kFloat64) return isUnaryOp(op) ? math::unary(op, a) : math::binary(op, a, b);
+  fail("constant folding: ", opName(op), " of ", dtypeName(dtype));
 }
 
 struct Rebuilder {
@@ -271,7 +256,7 @@ void simplify(Graph::Impl* g) {
 // p-sized memory: the gemm writes the gradient, then an elementwise step reads it and p and writes p.
 // Instead the update's value becomes one accumulating matmul, in = [a, b, p], attrs [transposeA,
 // transposeB, 1], scalar = alpha (= -c, c', -1 or 1): gemm with C = p's buffer, beta = 1. Lowering
-// computes it into p's buffer as one of the last steps (Note [In-place updates] in plan.cpp), after
+// computes it into p's buffer as one of the last steps (Note [In-place updates] in lowering.cpp), after
 // every reader of the old p (its dependency edges say so), so nothing sees p half updated. Folded only
 // when that is safe and unobservable:
 //  * the value is used by nothing but this one update (no node, no output, no other update), and so
@@ -281,7 +266,8 @@ void simplify(Graph::Impl* g) {
 //    target may already hold its new value when this step runs).
 // Rounding: gemm adds alpha * (a b) to C, the same p - fl(c * g) as the unfolded steps when alpha's
 // product rounds the same way (-c is exact), up to one rounding where the gemm kernel fuses the add.
-// Only the CPU backend implements the accumulating form, so Executable runs this pass for kCpu only.
+// Executable runs this pass only for a backend that implements the accumulating form
+// (Capabilities::accumulatingGemm; the CPU's does).
 void foldGemmUpdates(Graph::Impl* g) {
   std::vector<Node>& nodes = g->nodes;
   size_t n = nodes.size();

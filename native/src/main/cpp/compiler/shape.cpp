@@ -1,4 +1,4 @@
-// Shape and dtype rules, one per op (the attribute conventions are documented at ADJOINT_OPS).
+// Shape and dtype rules, one per op family (the attribute conventions are documented in ops.def).
 #include <algorithm>
 
 #include "compiler/ir.h"
@@ -26,12 +26,6 @@ std::vector<int64_t> dimsFrom(int op, const std::vector<int64_t>& attrs, size_t 
   for (int64_t x : d)
     if (x < 0) fail(opName(op), ": negative dimension in shape ", shapeStr(d));
   return d;
-}
-
-int normAxis(int op, int64_t axis, size_t rank, const std::vector<int64_t>& shape) {
-  int64_t r = (int64_t)rank;
-  if (axis < -r || axis >= r) fail(opName(op), ": axis ", axis, " is out of range for input 0 ", shapeStr(shape));
-  return (int)(axis < 0 ? axis + r : axis);
 }
 
 TensorDesc matmulRule(const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs) {
@@ -69,7 +63,7 @@ TensorDesc reduceRule(int op, const TensorDesc& x, const std::vector<int64_t>& a
     out.shape = target;
     return out;
   }
-  expectAttrs(op, attrs, 0, 1 + x.shape.size(), "[keepdims, axis...]");
+  expectAttrs(op, attrs, 0, 1 + x.shape.size(), opAttrs(op));
   bool keep = !attrs.empty() && attrs[0];
   std::vector<char> mask = reduceMask(op, x.shape, attrs);
   for (size_t i = 0; i < x.shape.size(); ++i) {
@@ -135,102 +129,71 @@ TensorDesc transposeRule(const TensorDesc& x, const std::vector<int64_t>& attrs)
 
 }  // namespace
 
-std::vector<char> reduceMask(int op, const std::vector<int64_t>& in, const std::vector<int64_t>& attrs) {
-  size_t r = in.size();
-  std::vector<char> mask(r, 0);
-  if (op == OP_sumToShape) {
-    size_t lead = r - attrs.size();
-    for (size_t i = 0; i < r; ++i) mask[i] = i < lead || (attrs[i - lead] == 1 && in[i] != 1);
-    return mask;
-  }
-  if (attrs.size() <= 1) {
-    std::fill(mask.begin(), mask.end(), 1);
-    return mask;
-  }
-  for (size_t k = 1; k < attrs.size(); ++k) {
-    int a = normAxis(op, attrs[k], r, in);
-    if (mask[a]) fail(opName(op), ": axis ", attrs[k], " is repeated");
-    mask[a] = 1;
-  }
-  return mask;
-}
-
 TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs, double scalar) {
-  if (op < 0 || op >= OP_COUNT) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
+  const Family family = opFamily(op);
+  if (family == Family::None) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
+  if (opArity(op) >= 0) expectInputs(op, in, (size_t)opArity(op));
   TensorDesc out;
-  switch (op) {
-    case OP_identity:
-      expectInputs(op, in, 1);
-      expectAttrs(op, attrs, 0, 0, "[]");
+  switch (family) {
+    case Family::Copy:
+      expectAttrs(op, attrs, 0, 0, opAttrs(op));
       return *in[0];
-    case OP_fill:
-      expectInputs(op, in, 0);
-      expectAttrs(op, attrs, 1, 1 << 20, "[dtype, dims...]");
-      if (attrs[0] != kFloat32 && attrs[0] != kFloat64) fail("fill: dtype ", attrs[0], " is not Float32 (0) or Float64 (1)");
-      out.dtype = (int)attrs[0];
-      out.shape = dimsFrom(op, attrs, 1);
-      return out;
-    case OP_onesLike:
-    case OP_zerosLike:
-      expectInputs(op, in, 1);
-      expectAttrs(op, attrs, 0, 0, "[]");
+    case Family::Fill:
+      if (op == OP_fill) {
+        expectAttrs(op, attrs, 1, 1 << 20, opAttrs(op));
+        if (attrs[0] != kFloat32 && attrs[0] != kFloat64) fail("fill: dtype ", attrs[0], " is not Float32 (0) or Float64 (1)");
+        out.dtype = (int)attrs[0];
+        out.shape = dimsFrom(op, attrs, 1);
+        return out;
+      }
+      expectAttrs(op, attrs, 0, 0, opAttrs(op));   // onesLike, zerosLike
       expectFloat(op, in);
       return *in[0];
-    case OP_matmul:
-      expectInputs(op, in, 2);
-      expectAttrs(op, attrs, 0, 2, "[transposeA, transposeB]");
-      if (attrs.size() == 1) fail("matmul: expected attrs [transposeA, transposeB], got 1 attr(s)");
+    case Family::Unary:
+    case Family::Transcendental:
+      expectAttrs(op, attrs, 0, 0, opAttrs(op));
+      expectFloat(op, in);
+      return *in[0];
+    case Family::Binary:
+      expectAttrs(op, attrs, 0, 0, opAttrs(op));
+      expectFloat(op, in);
+      if (in[0]->dtype != in[1]->dtype)
+        fail(opName(op), ": input 1 has dtype ", dtypeName(in[1]->dtype), " but input 0 has ", dtypeName(in[0]->dtype));
+      out.dtype = in[0]->dtype;
+      if (!broadcastShapes(in[0]->shape, in[1]->shape, &out.shape))
+        fail(opName(op), ": cannot broadcast input 0 ", shapeStr(in[0]->shape), " with input 1 ", shapeStr(in[1]->shape));
+      return out;
+    case Family::Matmul:
+      expectAttrs(op, attrs, 0, 2, opAttrs(op));
+      if (attrs.size() == 1) fail("matmul: expected attrs ", opAttrs(op), ", got 1 attr(s)");
       expectFloat(op, in);
       if (in[0]->dtype != in[1]->dtype)
         fail("matmul: input 1 has dtype ", dtypeName(in[1]->dtype), " but input 0 has ", dtypeName(in[0]->dtype));
       return matmulRule(in, attrs);
-    case OP_sum:
-    case OP_mean:
-    case OP_max:
-    case OP_sumToShape:
-      expectInputs(op, in, 1);
+    case Family::Reduce:
       expectFloat(op, in);
       return reduceRule(op, *in[0], attrs);
-    case OP_reshape:
-      expectInputs(op, in, 1);
-      return reshapeRule(*in[0], attrs);
-    case OP_transpose:
-      expectInputs(op, in, 1);
-      return transposeRule(*in[0], attrs);
-    case OP_broadcastTo: {
-      expectInputs(op, in, 1);
-      std::vector<int64_t> target = dimsFrom(op, attrs, 0), b;
-      if (!broadcastShapes(in[0]->shape, target, &b) || b != target)
-        fail("broadcastTo: cannot broadcast input 0 ", shapeStr(in[0]->shape), " to ", shapeStr(target));
-      out.dtype = in[0]->dtype;
-      out.shape = target;
-      return out;
-    }
-    case OP_callback:
-      expectAttrs(op, attrs, 2, 1 << 20, "[callbackId, outDtype, dims...]");
+    case Family::Layout:
+      if (op == OP_reshape) return reshapeRule(*in[0], attrs);
+      if (op == OP_transpose) return transposeRule(*in[0], attrs);
+      {   // broadcastTo
+        std::vector<int64_t> target = dimsFrom(op, attrs, 0), b;
+        if (!broadcastShapes(in[0]->shape, target, &b) || b != target)
+          fail("broadcastTo: cannot broadcast input 0 ", shapeStr(in[0]->shape), " to ", shapeStr(target));
+        out.dtype = in[0]->dtype;
+        out.shape = target;
+        return out;
+      }
+    case Family::Callback:
+      expectAttrs(op, attrs, 2, 1 << 20, opAttrs(op));
       if (!validDtype((int)attrs[1])) fail("callback: unknown output dtype ", attrs[1]);
       out.dtype = (int)attrs[1];
       out.shape = dimsFrom(op, attrs, 2);
       return out;
-    default:
+    case Family::None:
       break;
   }
-  if (isUnaryOp(op)) {
-    expectInputs(op, in, 1);
-    expectAttrs(op, attrs, 0, 0, "[]");
-    expectFloat(op, in);
-    return *in[0];
-  }
-  // binary elementwise
-  expectInputs(op, in, 2);
-  expectAttrs(op, attrs, 0, 0, "[]");
-  expectFloat(op, in);
-  if (in[0]->dtype != in[1]->dtype)
-    fail(opName(op), ": input 1 has dtype ", dtypeName(in[1]->dtype), " but input 0 has ", dtypeName(in[0]->dtype));
-  out.dtype = in[0]->dtype;
-  if (!broadcastShapes(in[0]->shape, in[1]->shape, &out.shape))
-    fail(opName(op), ": cannot broadcast input 0 ", shapeStr(in[0]->shape), " with input 1 ", shapeStr(in[1]->shape));
-  return out;
+  fail("unknown op id ", op);
 }
 
 }  // namespace adjoint

@@ -1,6 +1,7 @@
 // Loading the CUDA backend library at run time (the CPU build never links CUDA).
 #include <dlfcn.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -97,10 +98,18 @@ int cudaDeviceCount() {
   return L.devices;
 }
 
-std::string deviceLabel(int device) { return device == kCpu ? "cpu" : "cuda:" + std::to_string(device - 1); }
+std::string deviceLabel(int device) {
+  if (device == kTestDevice) return "test";
+  return device == kCpu ? "cpu" : "cuda:" + std::to_string(device - 1);
+}
+
+static std::atomic<Backend*> gTestBackend{nullptr};
+
+void setTestBackend(Backend* backend) { gTestBackend.store(backend); }
 
 Backend* backendFor(int device) {
   if (device == kCpu) return cpuBackend();
+  if (device == kTestDevice && gTestBackend.load()) return gTestBackend.load();
   if (device < 0) fail("invalid device ", device, " (0 is the CPU, 1 + k is CUDA device k)");
   Loaded& L = loaded();
   std::lock_guard<std::mutex> lk(L.mu);

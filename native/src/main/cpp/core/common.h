@@ -1,27 +1,19 @@
-// Small helpers shared by every part of the engine: error formatting, shapes, op families.
+// Small helpers shared by every part of the engine: error formatting, shapes (op families: op_table.h).
 #pragma once
 
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "adjoint/backend.h"
+#include "adjoint/backend_util.h"
 #include "adjoint/engine.h"
+#include "adjoint/op_table.h"
 
 namespace adjoint {
 
-// Builds an Error message from pieces: fail("matmul: input ", 1, " has shape ", shapeStr(s)).
-template <class... Parts>
-[[noreturn]] void fail(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  throw Error(os.str());
-}
-
-std::string shapeStr(const std::vector<int64_t>& shape);   // "[2, 3]", "[]" for rank 0
-std::string descStr(const TensorDesc& desc);               // "Float32 [2, 3]"
-int64_t numelOf(const std::vector<int64_t>& shape);   // of a shape already checked (checkShape)
+// fail(), shapeStr(), descStr(), numelOf(), opLabel(), broadcastStrides(), reduceMask() and the step
+// layouts are in adjoint/backend_util.h (shared with the backend libraries).
 
 // Note [Sizes]: every shape that enters the engine is checked once, where it enters: graph inputs
 // (Graph::addInput), each node's inferred result (Graph::addNode; reshape also checks its target
@@ -32,7 +24,7 @@ int64_t numelOf(const std::vector<int64_t>& shape);   // of a shape already chec
 //  * its bytes (elements * dtype size) are at most kMaxTensorBytes (2^62), so bytes(), rounding a
 //    size up to an alignment, and the sum of two sizes cannot overflow int64 or size_t either.
 // Past that point TensorDesc::numel()/bytes() are plain products. The memory planner adds sizes
-// with a check (arena offsets; compiler/plan.cpp), and the host allocator refuses a request above
+// with a check (arena offsets; compiler/lowering.cpp), and the host allocator refuses a request above
 // kMaxTensorBytes as out of memory before any size-class rounding, so a size never wraps around
 // into a small allocation. Errors name the entry point or op and the shape.
 constexpr int64_t kMaxTensorBytes = int64_t(1) << 62;
@@ -43,13 +35,6 @@ int64_t checkElementCount(const std::string& what, const std::vector<int64_t>& s
 bool validDtype(int dtype);
 // NumPy broadcasting; false when the shapes are incompatible.
 bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
-// Row-major strides of `shape` as seen from a broadcast result of rank `outRank`: 0 on broadcast dims.
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape);
-
-inline bool isUnaryOp(int op) { return op >= OP_neg && op <= OP_sqrt; }
-inline bool isBinaryOp(int op) { return op >= OP_add && op <= OP_div; }
-inline bool isReduceOp(int op) { return op == OP_sum || op == OP_mean || op == OP_max || op == OP_sumToShape; }
-inline bool isElementwiseOp(int op) { return isUnaryOp(op) || isBinaryOp(op); }
 
 HostCallback currentHostCallback();
 

@@ -13,37 +13,13 @@
 
 namespace adjoint {
 
-static_assert(OP_COUNT == 27, "ADJOINT_OPS changed: update the Java Op enum, shape.cpp and every backend");
-
-int dtypeSize(int dtype) {
-  switch (dtype) {
-    case kFloat32: return 4;
-    case kFloat64: return 8;
-    case kInt32: return 4;
-  }
-  fail("unknown dtype ", dtype);
-}
-
-const char* dtypeName(int dtype) {
-  switch (dtype) {
-    case kFloat32: return "Float32";
-    case kFloat64: return "Float64";
-    case kInt32: return "Int32";
-  }
-  return "InvalidDtype";
-}
-
 int opCount() { return OP_COUNT; }
 
 const char* opName(int op) {
-  static const char* const names[] = {
-#define ADJOINT_OP_NAME(name) #name,
-      ADJOINT_OPS(ADJOINT_OP_NAME)
-#undef ADJOINT_OP_NAME
-  };
   if (op == OP_FUSED) return "fused";
-  if (op < 0 || op >= OP_COUNT) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
-  return names[op];
+  const char* name = opTableName(op);
+  if (!name) fail("unknown op id ", op, " (the engine has ", (int)OP_COUNT, " ops)");
+  return name;
 }
 
 static std::atomic<HostCallback> gHostCallback{nullptr};

@@ -4,23 +4,6 @@
 
 namespace adjoint {
 
-std::string shapeStr(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-std::string descStr(const TensorDesc& desc) { return std::string(dtypeName(desc.dtype)) + " " + shapeStr(desc.shape); }
-
-int64_t numelOf(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 int64_t checkElementCount(const std::string& what, const std::vector<int64_t>& shape) {
   int64_t nonzero = 1;   // the product with zeros counted as 1 (Note [Sizes])
   bool empty = false;
@@ -62,17 +45,6 @@ bool broadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& 
   }
   *out = std::move(r);
   return true;
-}
-
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape) {
-  std::vector<int64_t> strides(outShape.size(), 0);
-  int64_t stride = 1;
-  size_t lead = outShape.size() - shape.size();
-  for (size_t i = shape.size(); i-- > 0;) {
-    strides[lead + i] = shape[i] == 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return strides;
 }
 
 }  // namespace adjoint

@@ -42,22 +42,11 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
     case OP_mean:
     case OP_max:
     case OP_sumToShape:
-      reduce(s.op, desc(0), ptr(0), reduceMask(s.op, desc(0).shape, s.attrs), y);
+      reduce(s.op, od.dtype, s.layout, ptr(0), y);
       return;
-    case OP_transpose: {
-      const auto& in = desc(0).shape;
-      std::vector<int64_t> inStrides(in.size()), strides(in.size());
-      int64_t st = 1;
-      for (size_t d = in.size(); d-- > 0;) {
-        inStrides[d] = st;
-        st *= in[d];
-      }
-      for (size_t d = 0; d < in.size(); ++d) strides[d] = inStrides[s.attrs.empty() ? in.size() - 1 - d : s.attrs[d]];
-      stridedCopy(dtypeSize(od.dtype), od.shape, strides, ptr(0), y);
-      return;
-    }
-    case OP_broadcastTo:
-      stridedCopy(dtypeSize(od.dtype), od.shape, broadcastStrides(desc(0).shape, od.shape), ptr(0), y);
+    case OP_transpose:
+    case OP_broadcastTo:   // a gather through the layout's strides (hostLoopDims: the CPU has no rank limit)
+      stridedCopy(dtypeSize(od.dtype), s.layout, ptr(0), y);
       return;
     case OP_callback: {
       int id = (int)s.attrs[0];
@@ -69,40 +58,26 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
     }
     case OP_FUSED: {
       std::vector<const void*> ins(s.in.size());
-      std::vector<int64_t> numels(s.in.size());
-      for (size_t i = 0; i < s.in.size(); ++i) {
-        ins[i] = ptr(i);
-        numels[i] = desc(i).numel();
-      }
-      fused(s, ins, numels, od, y);
+      for (size_t i = 0; i < s.in.size(); ++i) ins[i] = ptr(i);
+      fused(s.code, s.layout, ins, od.dtype, od.numel(), y);
       return;
     }
     default:
       break;
   }
-  if (isElementwiseOp(s.op) && od.bytes() >= streamingThresholdBytes()) {
-    // Big and not broadcast (operands of numel n or 1): the fused kernel's tiled loop, which streams
-    // the output (Note [Streaming stores]).
-    bool linear = true;
-    for (size_t i = 0; i < s.in.size(); ++i) linear = linear && (desc(i).numel() == od.numel() || desc(i).numel() == 1);
-    if (linear) {
-      thread_local Step one;
-      thread_local std::vector<const void*> ins;
-      thread_local std::vector<int64_t> numels;
-      one.op = OP_FUSED;
-      one.code.assign(1, FusedInstr{s.op, 0, s.in.size() > 1 ? 1 : -1, 0.0});
-      ins.assign(s.in.size(), nullptr);
-      numels.assign(s.in.size(), 0);
-      for (size_t i = 0; i < s.in.size(); ++i) {
-        ins[i] = ptr(i);
-        numels[i] = desc(i).numel();
-      }
-      return fused(one, ins, numels, od, y);
-    }
+  if (isElementwiseOp(s.op) && od.bytes() >= streamingThresholdBytes() && s.layout.shape.size() <= 1) {
+    // Big and not broadcast (operands of n elements or one): the fused kernel's tiled loop, which
+    // streams the output (Note [Streaming stores]); the layout is a fused step's already.
+    thread_local std::vector<FusedInstr> one(1);
+    thread_local std::vector<const void*> ins;
+    one[0] = FusedInstr{s.op, 0, s.in.size() > 1 ? 1 : -1, 0.0};
+    ins.assign(s.in.size(), nullptr);
+    for (size_t i = 0; i < s.in.size(); ++i) ins[i] = ptr(i);
+    return fused(one, s.layout, ins, od.dtype, od.numel(), y);
   }
   if (isUnaryOp(s.op)) return unary(s.op, od.dtype, ptr(0), y, od.numel());
-  if (isBinaryOp(s.op)) return binary(s.op, desc(0), ptr(0), desc(1), ptr(1), od, y);
-  fail("cpu backend: no kernel for op ", s.op);
+  if (isBinaryOp(s.op)) return binary(s.op, od.dtype, s.layout, ptr(0), ptr(1), y);
+  fail("cpu backend: no kernel for ", opLabel(s.op));
 }
 
 namespace {
@@ -112,6 +87,15 @@ class CpuBackend : public Backend {
   std::string name() const override {
     const char* core = openblas_get_corename();
     return std::string("OpenBLAS ") + (core ? core : "?");
+  }
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.maxFusedInputs = kMaxFusedInputs;
+    c.maxFusedCode = kMaxFusedCode;
+    c.maxFusedLive = 0;           // scratch tiles grow as needed
+    c.accumulatingGemm = true;    // cblas gemm with beta = 1
+    c.inPlace = true;
+    return c;
   }
   void* allocate(size_t bytes) override { return hostAllocate(bytes); }   // Note [Host cache]
   void release(void* ptr) override { hostRelease(ptr); }

@@ -19,13 +19,9 @@
 //     pool (ThreadPool::parallelFor) only from ThreadPool::kDefaultMinGrains grains up (more than
 //     64K elements): below that the wake-up costs more than the second thread saves.
 //  4. Idle pool workers block on a condition variable; they never spin.
-// Measured on the 2-core AVX-512 machine (W4, the 784-512-512-10 MLP training step, 2 engine + 2
-// OpenBLAS threads): before, with the dependency graph and 64K-element steps split, the mean run
-// was ~2.5 ms against ~1.7 ms for its gemms alone, with gemm steps stalling for up to 15 ms when a
-// woken pool worker took a core; sequential with no pool work, ~2.0 ms. For the two 1024x1024
-// gemms of a matmul gradient: concurrent with one OpenBLAS thread each (through
-// openblas_set_num_threads_local) 14.2 ms; one after the other with 2 OpenBLAS threads 13.3 ms, the
-// same as two raw cblas_sgemm calls (13.2 ms).
+// The figures behind rules 1 and 2 (W4 with and without pool work next to its gemms; two 1024x1024
+// gemms concurrent on one OpenBLAS thread each against one after the other on two) are in
+// bench/RESULTS.md, "Engine-internal measurements".
 // Programs with host callbacks run sequentially on the calling thread, because the Java callback
 // must run on the thread that called run() (it is attached to the JVM).
 #include <algorithm>

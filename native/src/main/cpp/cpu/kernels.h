@@ -15,12 +15,14 @@ namespace cpu {
 
 // Work below this many elements is not worth waking another thread for.
 constexpr int64_t kParallelGrain = 32768;
-// Size limits of one fused step (fusion.cpp stops growing a group before reaching them).
+// Size limits of one fused step, reported by CpuBackend::capabilities() (Note [Capabilities]).
 constexpr int kMaxFusedInputs = 32;
 constexpr int kMaxFusedCode = 64;
 
-// --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw -----------------------------------
-bool mathTile(int op, const float* x, float* y, int64_t n);     // sin cos exp log tanh (libmvec)
+// --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw ------------------------------------
+// The values are op_math.h's (Note [Scalar semantics]). A tile given an op outside its family writes
+// nothing, so callers check the op first (runStep and fused() do).
+bool mathTile(int op, const float* x, float* y, int64_t n);     // Transcendental ops (libmvec); false for others
 bool mathTile(int op, const double* x, double* y, int64_t n);
 void unaryTile(int op, const float* x, float* y, int64_t n);     // every unary op
 void unaryTile(int op, const double* x, double* y, int64_t n);
@@ -29,17 +31,18 @@ void binaryTile(int op, const float* a, int sa, const float* b, int sb, float* y
 void binaryTile(int op, const double* a, int sa, const double* b, int sb, double* y, int64_t n);
 
 // --- whole kernels ------------------------------------------------------------------------------
+// Index arithmetic comes from the step's layout (Note [Step layout]), never from shapes.
 void fill(int dtype, double value, void* y, int64_t n);
 void unary(int op, int dtype, const void* x, void* y, int64_t n);
-void binary(int op, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y);
-void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y);
-// sum/mean/max/sumToShape: `mask` marks the axes of `in` that are folded away.
-void reduce(int op, const TensorDesc& in, const void* x, const std::vector<char>& mask, void* y);
+void binary(int op, int dtype, const StepLayout& layout, const void* pa, const void* pb, void* y);
+void fused(const std::vector<FusedInstr>& code, const StepLayout& layout, const std::vector<const void*>& in, int dtype, int64_t n, void* y);
+// sum/mean/max/sumToShape over the layout's reduced runs.
+void reduce(int op, int dtype, const StepLayout& layout, const void* x, void* y);
 // y = op(a) op(b), or with `accumulate` y = y + alpha * op(a) op(b) (gemm's beta = 1; Note [GEMM updates]).
 void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y,
             bool accumulate = false, double alpha = 1.0);
-// out[i...] = in[sum_d i_d * strides[d]] for any element size: transpose and broadcastTo.
-void stridedCopy(int elemSize, const std::vector<int64_t>& outShape, const std::vector<int64_t>& strides, const void* x, void* y);
+// out[i...] = in[sum_d i_d * strides[0][d]] for any element size: transpose and broadcastTo.
+void stridedCopy(int elemSize, const StepLayout& layout, const void* x, void* y);
 void copy(void* y, const void* x, int64_t bytes);
 
 // Note [Streaming stores] (kernels_fused.cpp): outputs of at least this many bytes are written with

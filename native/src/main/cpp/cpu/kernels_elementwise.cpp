@@ -1,8 +1,10 @@
 // Elementwise kernels: unary and binary tiles (vectorised) and the broadcasting drivers around them.
+// Values are op_math.h's (Note [Scalar semantics]); the loops are generated from ops.def.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "adjoint/op_math.h"
 #include "core/common.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
@@ -12,29 +14,16 @@ namespace adjoint {
 namespace cpu {
 namespace {
 
+// The exact unary ops (ops.def family Unary; the transcendental ones are mathTile's): one plain
+// loop per op over its scalar function (op_math.h), which the vectoriser turns into SIMD code.
 template <class T>
 inline __attribute__((always_inline)) void unaryBody(int op, const T* x, T* y, int64_t n) {
   switch (op) {
-    case OP_neg:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = -x[i];
-      return;
-    case OP_relu:   // NaN stays NaN: (NaN < 0) is false
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0 ? T(0) : x[i];
-      return;
-    case OP_step:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? T(1) : T(0);
-      return;
-    case OP_square:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
-      return;
-    case OP_sqrt:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]);
-      return;
+#define ADJOINT_UNARY_OP(name)                                 \
+  case OP_##name:                                              \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = math::name(x[i]); \
+    return;
+#include "adjoint/ops.def"
   }
 }
 
@@ -57,10 +46,10 @@ inline __attribute__((always_inline)) void unaryBody(int op, const T* x, T* y, i
 template <class T>
 inline __attribute__((always_inline)) void binaryBody(int op, const T* a, int sa, const T* b, int sb, T* y, int64_t n) {
   switch (op) {
-    case OP_add: ADJOINT_BINARY_LOOPS(u + v) return;
-    case OP_sub: ADJOINT_BINARY_LOOPS(u - v) return;
-    case OP_mul: ADJOINT_BINARY_LOOPS(u * v) return;
-    case OP_div: ADJOINT_BINARY_LOOPS(u / v) return;
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name:               \
+    ADJOINT_BINARY_LOOPS(math::name(u, v)) return;
+#include "adjoint/ops.def"
   }
 }
 
@@ -76,18 +65,20 @@ void unaryT(int op, const T* x, T* y, int64_t n) {
 }
 
 template <class T>
-void binaryT(int op, const TensorDesc& da, const T* a, const TensorDesc& db, const T* b, const TensorDesc& dout, T* y) {
-  int64_t n = dout.numel();
+void binaryT(int op, const StepLayout& l, const T* a, const T* b, T* y) {
+  int64_t n = 1;
+  for (int64_t d : l.shape) n *= d;
   if (n == 0) return;
-  int64_t na = da.numel(), nb = db.numel();
-  if ((na == n || na == 1) && (nb == n || nb == 1)) {   // fast path: no index arithmetic
-    int sa = na == n, sb = nb == n;
+  if (l.shape.size() <= 1) {   // fast path (operands of n or one element): no index arithmetic
+    int sa = l.shape.empty() ? 0 : (int)l.strides[0][0], sb = l.shape.empty() ? 0 : (int)l.strides[1][0];
     ThreadPool::instance().parallelFor(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
       binaryTile(op, a + lo * sa, sa, b + lo * sb, sb, y + lo, hi - lo);
     });
     return;
   }
-  StridedLoop loop(dout.shape, {broadcastStrides(da.shape, dout.shape), broadcastStrides(db.shape, dout.shape)});
+  // Rows of the innermost dim: each operand's inner stride there is 0 or 1 (a broadcast operand is
+  // dense over its own dims, and coalescing merged the rest).
+  StridedLoop loop(l);
   ThreadPool::instance().parallelFor(loop.rows(), std::max<int64_t>(1, kParallelGrain / loop.rowLength()), [&](int64_t lo, int64_t hi) {
     loop.forRows(lo, hi, [&](int64_t row, const int64_t* off, int64_t len) {
       binaryTile(op, a + off[0], (int)loop.innerStride(0), b + off[1], (int)loop.innerStride(1), y + row * len, len);
@@ -122,9 +113,9 @@ void unary(int op, int dtype, const void* x, void* y, int64_t n) {
   else unaryT(op, (const double*)x, (double*)y, n);
 }
 
-void binary(int op, const TensorDesc& a, const void* pa, const TensorDesc& b, const void* pb, const TensorDesc& out, void* y) {
-  if (out.dtype == kFloat32) binaryT(op, a, (const float*)pa, b, (const float*)pb, out, (float*)y);
-  else binaryT(op, a, (const double*)pa, b, (const double*)pb, out, (double*)y);
+void binary(int op, int dtype, const StepLayout& layout, const void* pa, const void* pb, void* y) {
+  if (dtype == kFloat32) binaryT(op, layout, (const float*)pa, (const float*)pb, (float*)y);
+  else binaryT(op, layout, (const double*)pa, (const double*)pb, (double*)y);
 }
 
 void copy(void* y, const void* x, int64_t bytes) {

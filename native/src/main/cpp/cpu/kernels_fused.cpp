@@ -22,9 +22,9 @@ struct Reg {
 };
 
 template <class T>
-void fusedT(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, int64_t n, T* y) {
+void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std::vector<const void*>& in, int64_t n, T* y) {
   const int numIn = (int)in.size();
-  const int numCode = (int)step.code.size();
+  const int numCode = (int)code.size();
   const int64_t tile = kTileBytes / (int64_t)sizeof(T);
   // Register allocation (per call, code is short): each result takes a scratch slot that is freed
   // after its last use, so a long chain needs only a handful of tiles.
@@ -32,13 +32,13 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
   int lastUse[kMaxFusedInputs + kMaxFusedCode];
   std::fill(lastUse, lastUse + numIn + numCode, -1);
   for (int i = 0; i < numCode; ++i) {
-    if (step.code[i].a >= 0) lastUse[step.code[i].a] = i;
-    if (step.code[i].b >= 0) lastUse[step.code[i].b] = i;
+    if (code[i].a >= 0) lastUse[code[i].a] = i;
+    if (code[i].b >= 0) lastUse[code[i].b] = i;
   }
-  for (int r = 0; r < numIn; ++r) regs[r] = {inNumel[r] == n && n != 1 ? 1 : 0, -1};
+  for (int r = 0; r < numIn; ++r) regs[r] = {l.shape.empty() ? 0 : (int)l.strides[r][0], -1};   // 1: read linearly, 0: element 0
   int freeSlots[kMaxFusedCode], numFree = 0, scratchCount = 0;
   for (int i = 0; i < numCode; ++i) {
-    const FusedInstr& f = step.code[i];
+    const FusedInstr& f = code[i];
     int stride = f.op == OP_fill ? 0 : regs[f.a].stride | (f.b >= 0 ? regs[f.b].stride : 0);
     // Operands dying here give their slot back first: the tile loops read element i before they
     // write element i, so a result may overwrite its own operand.
@@ -49,12 +49,12 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
   }
   const Reg* R = regs;
   // Note [Streaming stores]: an output far bigger than the caches is written with non-temporal
-  // stores (no read for ownership, no eviction of useful lines). Measured on the 2-core AVX-512
-  // machine, 16M floats, one thread: fused[sin neg] 14-15 ms with plain stores, 8-9 ms streamed
-  // (plain stores leave the output writes to a burst after each tile's compute, so memory and
-  // compute do not overlap); neg 6.4 -> 5.4 ms. Software prefetch of the next tile made it slower. The last instruction then fills a scratch tile, which is
-  // streamed out. Tiles are aligned to absolute multiples of `tile` (4 KiB) so every streamed tile
-  // but a chunk's first and last starts on a cache line.
+  // stores (no read for ownership, no eviction of useful lines). With plain stores the output
+  // writes come as a burst after each tile's compute, so memory and compute do not overlap;
+  // streamed, they do (bench/RESULTS.md, "Engine-internal measurements", has the figures; software
+  // prefetch of the next tile measured slower, so there is none). The last instruction then fills
+  // a scratch tile, which is streamed out. Tiles are aligned to absolute multiples of `tile`
+  // (4 KiB) so every streamed tile but a chunk's first and last starts on a cache line.
   const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
   const int outScratch = stream ? scratchCount : -1;
   const int scratchTiles = scratchCount + (stream ? 1 : 0);
@@ -72,7 +72,7 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
       for (int r = 0; r < numIn; ++r) inputs[r] = (const T*)in[r] + (R[r].stride ? base : 0);
       auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : sbase + R[r].scratch * tile; };
       for (int i = 0; i < numCode; ++i) {
-        const FusedInstr& f = step.code[i];
+        const FusedInstr& f = code[i];
         const Reg& out = R[numIn + i];
         bool last = i == numCode - 1;
         int64_t m = out.stride ? len : 1;
@@ -95,13 +95,20 @@ void fusedT(const Step& step, const std::vector<const void*>& in, const std::vec
 
 }  // namespace
 
-void fused(const Step& step, const std::vector<const void*>& in, const std::vector<int64_t>& inNumel, const TensorDesc& out, void* y) {
-  if (in.size() > (size_t)kMaxFusedInputs || step.code.size() > (size_t)kMaxFusedCode || step.code.empty())
-    fail("fused step with ", in.size(), " inputs and ", step.code.size(), " instructions (limits ", kMaxFusedInputs, " and ", kMaxFusedCode, ")");
-  int64_t n = out.numel();
+void fused(const std::vector<FusedInstr>& code, const StepLayout& l, const std::vector<const void*>& in, int dtype, int64_t n, void* y) {
+  if (in.size() > (size_t)kMaxFusedInputs || code.size() > (size_t)kMaxFusedCode || code.empty())
+    fail("fused step with ", in.size(), " inputs and ", code.size(), " instructions (limits ", kMaxFusedInputs, " and ", kMaxFusedCode, ")");
+  for (size_t i = 0; i < code.size(); ++i) {   // the tiles write nothing for an op outside their family
+    const FusedInstr& f = code[i];
+    const int limit = (int)(in.size() + i);
+    bool ok = f.op == OP_fill || (isUnaryOp(f.op) && f.a >= 0 && f.a < limit) ||
+              (isBinaryOp(f.op) && f.a >= 0 && f.a < limit && f.b >= 0 && f.b < limit);
+    if (!ok) fail("fused step: instruction ", i, " (op ", f.op, ", operands ", f.a, ", ", f.b, ") is not a fill or an elementwise op on earlier registers");
+  }
+  if (l.strides.size() != in.size()) fail("fused step: layout for ", l.strides.size(), " inputs, given ", in.size());
   if (n == 0) return;
-  if (out.dtype == kFloat32) fusedT(step, in, inNumel, n, (float*)y);
-  else fusedT(step, in, inNumel, n, (double*)y);
+  if (dtype == kFloat32) fusedT(code, l, in, n, (float*)y);
+  else fusedT(code, l, in, n, (double*)y);
 }
 
 }  // namespace cpu

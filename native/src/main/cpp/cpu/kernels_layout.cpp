@@ -84,11 +84,11 @@ void streamStore(void* y, const void* x, int64_t bytes) {
 
 void streamFence() { _mm_sfence(); }
 
-void stridedCopy(int elemSize, const std::vector<int64_t>& outShape, const std::vector<int64_t>& strides, const void* x, void* y) {
+void stridedCopy(int elemSize, const StepLayout& layout, const void* x, void* y) {
   int64_t n = 1;
-  for (int64_t d : outShape) n *= d;
+  for (int64_t d : layout.shape) n *= d;
   if (n == 0) return;
-  StridedLoop loop(outShape, {strides});
+  StridedLoop loop(layout);
   if (elemSize == 8) gather(loop, (const uint64_t*)x, (uint64_t*)y);
   else gather(loop, (const uint32_t*)x, (uint32_t*)y);
 }

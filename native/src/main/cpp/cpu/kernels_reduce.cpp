@@ -1,7 +1,7 @@
 // sum / mean / max / sumToShape over any set of axes.
 //
-// The input's dims are coalesced into alternating runs of kept and reduced dims ([R], [K, R], [R, K],
-// [K, R, K], ...). The innermost run decides the loop: a reduced innermost run is a contiguous
+// The step's layout gives the input's alternating runs of kept and reduced dims ([R], [K, R], [R, K],
+// [K, R, K], ...; Note [Step layout]). The innermost run decides the loop: a reduced innermost run is a contiguous
 // segment folded into one accumulator (float32 sums accumulate in double); a kept innermost run is a
 // vectorised row update of the output. Work splits across threads over the outermost kept run, or
 // over columns for [R, K], or into fixed-size chunks for a full reduction (fixed so the result does
@@ -91,16 +91,14 @@ struct Reducer {
 };
 
 template <class T>
-void reduceT(int op, const std::vector<int64_t>& shape, const std::vector<char>& mask, const T* x, T* y) {
+void reduceT(int op, const StepLayout& l, const T* x, T* y) {
   bool isMax = op == OP_max;
-  std::vector<Run> runs;
+  std::vector<Run> runs;   // the layout's runs (Note [Step layout]), with their strides
   int64_t outN = 1, count = 1;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    bool red = mask[d];
-    (red ? count : outN) *= shape[d];
-    if (!runs.empty() && runs.back().reduced == red) runs.back().n *= shape[d];
-    else runs.push_back({shape[d], 0, 0, red});
+  for (size_t d = 0; d < l.shape.size(); ++d) {
+    bool red = l.reduced[d];
+    (red ? count : outN) *= l.shape[d];
+    runs.push_back({l.shape[d], 0, 0, red});
   }
   if (outN == 0) return;
   const T identity = isMax ? -std::numeric_limits<T>::infinity() : T(0);
@@ -157,9 +155,9 @@ void reduceT(int op, const std::vector<int64_t>& shape, const std::vector<char>&
 
 }  // namespace
 
-void reduce(int op, const TensorDesc& in, const void* x, const std::vector<char>& mask, void* y) {
-  if (in.dtype == kFloat32) reduceT(op, in.shape, mask, (const float*)x, (float*)y);
-  else reduceT(op, in.shape, mask, (const double*)x, (double*)y);
+void reduce(int op, int dtype, const StepLayout& layout, const void* x, void* y) {
+  if (dtype == kFloat32) reduceT(op, layout, (const float*)x, (float*)y);
+  else reduceT(op, layout, (const double*)x, (double*)y);
 }
 
 }  // namespace cpu

@@ -6,7 +6,9 @@
 // dlopen and asks for a Backend through ADJOINT_BACKEND_ENTRY. The CPU build never links CUDA.
 //
 // Both sides are compiled by the same g++ against the same libstdc++, so std::vector/std::string may
-// cross; ADJOINT_BACKEND_ABI is bumped whenever anything in this file changes.
+// cross; ADJOINT_BACKEND_ABI is bumped whenever anything in this file changes. The op table is part of
+// the ABI too (kernel ids, OP_FUSED): its size is folded in, so a backend built against another
+// ops.def is refused at load time without anyone remembering to bump.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +20,7 @@
 
 namespace adjoint {
 
-enum { ADJOINT_BACKEND_ABI = 1 };
+enum { ADJOINT_BACKEND_ABI = 2 * 1000 + OP_COUNT };
 
 struct TensorDesc {
   int dtype = kFloat32;
@@ -44,10 +46,32 @@ struct FusedInstr {
 
 enum { OP_FUSED = OP_COUNT };  // Step::op of a fused elementwise step
 
-// A matmul step's attrs are [transposeA, transposeB] (or empty) as in engine.h, except for one form
-// the compiler emits for the CPU device only (Note [GEMM updates] in compiler/passes.cpp), which
-// other backends therefore never receive: attrs [transposeA, transposeB, 1], in = [a, b, c] with
-// c's slot == out, scalar = alpha: out = c + alpha * op(a) op(b) (gemm with beta = 1, in place).
+// Note [Step layout]: the compiler's last pass (layoutStep in backend_util.h, run by lowering.cpp)
+// writes each step's iteration space, normalised, so no backend derives it at run time:
+//  * elementwise steps (unary, binary, fused), transpose and broadcastTo: `shape` is the output's
+//    dims with size-1 dims dropped and neighbours merged where they are contiguous for every
+//    operand, outermost first (empty: one element); strides[k] is input k's element stride per dim,
+//    0 where it is broadcast (transpose: the permutation resolved into input strides; fused: 1, or 0
+//    for an input of one element). The output is dense row-major over `shape`.
+//  * reductions (sum, mean, max, sumToShape): `shape` is the input's runs of kept and reduced dims
+//    (size-1 dims dropped, neighbours of the same kind merged), `reduced` marks the reduced runs and
+//    strides[0] holds the input's dense strides per run; the output is dense over the kept runs.
+//  * other steps (identity, reshape, fill, onesLike, zerosLike, matmul, callback): empty.
+// hostLoopDims: for a backend whose kernels index at most Capabilities::maxRank dims, the leading
+// hostLoopDims dims of an elementwise or gather step are a loop on the host, one launch per index
+// (forEachHostIndex); a reduction never needs one (the compiler transposes its input first when its
+// runs would not fit: legalizeForBackend in compiler/lowering.cpp).
+struct StepLayout {
+  std::vector<int64_t> shape;
+  std::vector<std::vector<int64_t>> strides;   // per input
+  std::vector<char> reduced;                   // reductions: per run
+  int hostLoopDims = 0;
+};
+
+// A matmul step's attrs are [transposeA, transposeB] (or empty) as in ops.def, except for one form
+// the compiler emits only for a backend with Capabilities::accumulatingGemm (Note [GEMM updates] in
+// compiler/passes.cpp): attrs [transposeA, transposeB, 1], in = [a, b, c] with c's slot == out,
+// scalar = alpha: out = c + alpha * op(a) op(b) (gemm with beta = 1, in place).
 struct Step {
   int op = OP_identity;           // an Op, or OP_FUSED
   std::vector<int> in;            // slot ids
@@ -55,6 +79,7 @@ struct Step {
   std::vector<int64_t> attrs;     // as given to Graph::addNode (but see matmul above)
   double scalar = 0;
   std::vector<FusedInstr> code;   // OP_FUSED only
+  StepLayout layout;              // Note [Step layout]
   std::vector<int> after;         // steps (indices into Program::steps) that must finish first
   int lane = 0;                   // stream / worker lane chosen by the scheduler
 };
@@ -79,10 +104,26 @@ struct ExecContext {
   HostCallback hostCallback = nullptr;
 };
 
+// Note [Capabilities]: what a backend can run, asked by the compiler, which shapes the Program to fit
+// (as ggml's scheduler asks ggml_backend_supports_op): fusion grows groups only within the fused-step
+// limits and splits them where they are reached; the update folding into gemms runs only where
+// accumulatingGemm; the memory plan writes elementwise results over dying inputs only where inPlace;
+// the step layouts leave at most maxRank dims per launch (Note [Step layout]).
+// No backend's limits are written into the compiler, so a graph that compiles for a device runs there.
+struct Capabilities {
+  int maxFusedInputs = 16;         // inputs of one fused step
+  int maxFusedCode = 64;           // instructions of one fused step
+  int maxFusedLive = 0;            // registers of one fused step (fusedRegisters in backend_util.h); 0: any
+  int maxRank = 0;                 // dims one launch indexes (Note [Step layout]); 0: any
+  bool accumulatingGemm = false;   // matmul attrs [tA, tB, 1]: out = c + alpha op(a) op(b) (Note [GEMM updates])
+  bool inPlace = false;            // an elementwise step may write over a same-sized input that dies there
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  virtual Capabilities capabilities() const = 0;   // constant for the backend's lifetime
   virtual void* allocate(size_t bytes) = 0;       // throws Error when out of memory
   virtual void release(void* ptr) = 0;
   virtual void upload(void* dst, const void* host, size_t bytes) = 0;

@@ -23,40 +23,36 @@ class Error : public std::runtime_error {
 };
 
 enum DType { kFloat32 = 0, kFloat64 = 1, kInt32 = 2 };
-int dtypeSize(int dtype);
-const char* dtypeName(int dtype);
+
+// Inline, so that backend libraries (which may not call engine symbols) name and size dtypes the
+// same way: "Float32", "Float64", "Int32" in every message.
+inline int dtypeSize(int dtype) {
+  switch (dtype) {
+    case kFloat32: return 4;
+    case kFloat64: return 8;
+    case kInt32: return 4;
+  }
+  throw Error("unknown dtype " + std::to_string(dtype));
+}
+
+inline const char* dtypeName(int dtype) {
+  switch (dtype) {
+    case kFloat32: return "Float32";
+    case kFloat64: return "Float64";
+    case kInt32: return "Int32";
+  }
+  return "InvalidDtype";
+}
 
 // Devices: 0 is the CPU; 1 + k is CUDA device k (available once a CUDA backend is loaded).
 enum { kCpu = 0 };
 
-// The kernel table. Java's dev.adjoint.Op enum lists the same names in the same order; a JUnit test
-// compares the two through opName()/opCount(). Attributes (the int64 `attrs` of Graph::addNode) and
-// the double `scalar`, per op:
-//   identity(x)                       copy (the compiler aliases it away where it can)
-//   fill()             attrs [dtype, d0, d1, ...]  scalar = value
-//   onesLike(x), zerosLike(x)
-//   neg sin cos exp log tanh relu step square sqrt (x)        step(x) = x > 0 ? 1 : 0
-//   add sub mul div (a, b)            NumPy broadcasting
-//   matmul(a, b)       attrs [transposeA, transposeB]; rank >= 2, leading (batch) dims broadcast
-//   sum, mean, max(x)  attrs [keepdims, axis...]; no axis = all axes; negative axes count from the end
-//   sumToShape(x)      attrs [d...]: sums x down to shape d (undoes a broadcast of d to x's shape)
-//   reshape(x)         attrs [d...]   (one d may be -1)
-//   transpose(x)       attrs [perm...] (empty = reverse)
-//   broadcastTo(x)     attrs [d...]
-//   callback(x...)     attrs [callbackId, outDtype, d...]: runs the host callback (setHostCallback)
-#define ADJOINT_OPS(X)                                                                              \
-  X(identity) X(fill) X(onesLike) X(zerosLike)                                                     \
-  X(neg) X(sin) X(cos) X(exp) X(log) X(tanh) X(relu) X(step) X(square) X(sqrt)                     \
-  X(add) X(sub) X(mul) X(div)                                                                      \
-  X(matmul)                                                                                        \
-  X(sum) X(mean) X(max) X(sumToShape)                                                              \
-  X(reshape) X(transpose) X(broadcastTo)                                                           \
-  X(callback)
-
+// The kernel table, generated from adjoint/ops.def (which documents every op's inputs, attributes and
+// scalar). Kernel ids are positions in that list; Java looks them up by name through
+// opName()/opCount().
 enum Op {
-#define ADJOINT_OP_ENUM(name) OP_##name,
-  ADJOINT_OPS(ADJOINT_OP_ENUM)
-#undef ADJOINT_OP_ENUM
+#define ADJOINT_OP(name, family, arity, attrs) OP_##name,
+#include "adjoint/ops.def"
   OP_COUNT
 };
 

@@ -1,4 +1,5 @@
-// Lowering a simplified, fused graph to a Program: slots, memory plan and schedule.
+// Lowering a simplified, fused graph to a Program: slots, memory plan (liveness, in-place, arena
+// packing) and schedule (dependencies, lanes).
 //
 // Note [Storage]: several slots may share one storage (one piece of memory): a reshape that is not
 // an output aliases its source, and an elementwise step may run in place in an input that dies
@@ -17,8 +18,8 @@
 // backend (stream order within a lane, events across lanes, both transitive) run independent steps
 // concurrently on top of a memory plan made for the sequential order.
 // Only edges that no other kept edge implies are recorded where that is cheap to see, so the count
-// stays linear in the steps for chains (a 40k-step chain of matmuls had 800M edges when every
-// earlier access was listed):
+// stays linear in the steps for chains (listing every earlier access made it quadratic: see
+// bench/RESULTS.md, "Engine-internal measurements"):
 //  * reads: a storage keeps the reads of its current value, minus those a later reader of it
 //    directly waits for (that reader stands for them); a write waits for the reads left;
 //  * arena reuse: the arena keeps, per byte range, the storage placed there last; a temp's first
@@ -53,7 +54,7 @@ int64_t alignUp(int64_t b) { return (b + kAlign - 1) / kAlign * kAlign; }
 
 class Lowering {
  public:
-  explicit Lowering(const Graph::Impl& g) : g_(g) {}
+  Lowering(const Graph::Impl& g, const Capabilities& caps) : g_(g), caps_(caps) {}
 
   Program run() {
     buildSteps();
@@ -62,6 +63,7 @@ class Lowering {
     assignLanes();
     for (size_t s = 0; s < p_.slots.size(); ++s)
       if (p_.slots[s].kind == SLOT_TEMP) p_.slots[s].offset = st_[root(slotStorage_[s])].offset;
+    layoutSteps();
     return std::move(p_);
   }
 
@@ -173,7 +175,8 @@ class Lowering {
   //  * v's step is elementwise (plain or fused), so it reads input i, if at all, at the element it
   //    writes (same element count; a fused step reads an element before it writes it);
   //  * v's step reads no other update target (its old value is read by steps that run earlier; an
-  //    updated one would be overwritten by then), following reshape aliases back to their input.
+  //    updated one would be overwritten by then), following reshape aliases back to their input;
+  //  * the backend runs elementwise steps in place (Capabilities::inPlace).
   // An accumulating matmul (Note [GEMM updates] in passes.cpp) qualifies too: it reads input i only
   // as its third input, C, and the fold made sure of the rest; it has no other way to run, so it
   // must be done in place.
@@ -203,7 +206,7 @@ class Lowering {
         result[k] = v;
         continue;
       }
-      if (n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
+      if (!caps_.inPlace || n.op == OP_INPUT || n.op == OP_reshape || uses[v] != 0 || updateUses[v] != 1) continue;
       if (!isElementwiseOp(n.op) && n.op != OP_FUSED) continue;
       bool ok = true;
       for (int i : n.in) {
@@ -254,7 +257,7 @@ class Lowering {
       if (o.def < 0) o.def = (int)s;
     }
     // In place: an elementwise step may write over a same-sized temp input that dies at this step.
-    for (size_t s = 0; s < steps.size(); ++s) {
+    for (size_t s = 0; caps_.inPlace && s < steps.size(); ++s) {
       const Step& step = steps[s];
       if (!isElementwiseOp(step.op) && step.op != OP_FUSED) continue;
       int o = root(slotStorage_[step.out]);
@@ -382,6 +385,21 @@ class Lowering {
     }
   }
 
+  // The last pass: every step's normalised iteration space (Note [Step layout]), within the backend's
+  // rank. A reduction whose runs would not fit was transposed by legalizeForBackend.
+  void layoutSteps() {
+    for (Step& s : p_.steps) {
+      layoutStep(p_, &s, caps_.maxRank);
+      if (isReduceOp(s.op) && caps_.maxRank > 0) {
+        int kept, reduced;
+        reduceRuns(s.layout, &kept, &reduced);
+        if (kept > caps_.maxRank || reduced > caps_.maxRank)
+          fail("compile: internal error: ", opName(s.op), " of ", descStr(p_.slots[s.in[0]].desc), " has ", kept, " kept and ", reduced,
+               " reduced runs, over the backend's ", caps_.maxRank);
+      }
+    }
+  }
+
   // Chains of dependent steps share a lane (a CUDA stream); a step starts a new lane when its
   // predecessors' lanes are already continued by another step.
   void assignLanes() {
@@ -403,6 +421,7 @@ class Lowering {
   }
 
   const Graph::Impl& g_;
+  const Capabilities& caps_;
   Program p_;
   std::vector<Storage> st_;
   std::vector<int> slotStorage_;
@@ -410,6 +429,60 @@ class Lowering {
 
 }  // namespace
 
-Program lowerToProgram(const Graph::Impl& g) { return Lowering(g).run(); }
+// A reduction's input runs alternate between kept and reduced dims; a backend that indexes at most
+// maxRank dims per launch cannot take more than maxRank runs of either kind. Such a reduction (it
+// needs rank 2 * maxRank + 1 or more) becomes a transpose that moves the reduced axes last (a gather,
+// whose leading dims the backend loops over on the host if need be), a reduction of the trailing
+// axes (one kept and one reduced run) and a reshape to the original result's shape (an alias).
+void legalizeForBackend(Graph::Impl* g, const Capabilities& caps) {
+  if (caps.maxRank <= 0) return;
+  auto tooManyRuns = [&](const Node& n) {
+    if (!isReduceOp(n.op)) return false;
+    const std::vector<int64_t>& in = g->nodes[n.in[0]].desc.shape;
+    int kept, reduced;
+    reduceRuns(reduceLayout(in, reduceMask(n.op, in, n.attrs)), &kept, &reduced);
+    return kept > caps.maxRank || reduced > caps.maxRank;
+  };
+  bool any = false;
+  for (const Node& n : g->nodes) any = any || tooManyRuns(n);
+  if (!any) return;
+  std::vector<Node> out;
+  std::vector<int> remap(g->nodes.size(), -1);
+  auto push = [&](int op, int x, std::vector<int64_t> attrs) {
+    Node n;
+    n.op = op;
+    n.in = {x};
+    n.attrs = std::move(attrs);
+    n.desc = inferNode(op, {&out[x].desc}, n.attrs, 0);
+    out.push_back(std::move(n));
+    return (int)out.size() - 1;
+  };
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    Node n = g->nodes[i];
+    for (int& in : n.in) in = remap[in];
+    if (n.op == OP_INPUT || !tooManyRuns(g->nodes[i])) {
+      out.push_back(std::move(n));
+      remap[i] = (int)out.size() - 1;
+      continue;
+    }
+    const std::vector<int64_t>& shape = out[n.in[0]].desc.shape;
+    const std::vector<char> mask = reduceMask(n.op, shape, n.attrs);
+    std::vector<int64_t> perm, axes{0};   // keepdims 0, then the trailing (reduced) axes
+    for (int pass = 0; pass < 2; ++pass)
+      for (size_t d = 0; d < shape.size(); ++d)
+        if ((bool)mask[d] == (pass == 1)) perm.push_back((int64_t)d);
+    const int64_t keptAxes = (int64_t)(shape.size() - std::count(mask.begin(), mask.end(), 1));
+    for (int64_t d = keptAxes; d < (int64_t)shape.size(); ++d) axes.push_back(d);
+    int t = push(OP_transpose, n.in[0], perm);
+    int r = push(n.op == OP_sumToShape ? OP_sum : n.op, t, axes);
+    remap[i] = push(OP_reshape, r, n.desc.shape);
+  }
+  g->nodes = std::move(out);
+  for (int& o : g->outputs) o = remap[o];
+  for (auto& u : g->updates) u.second = remap[u.second];
+  for (int& i : g->inputNodes) i = remap[i];
+}
+
+Program lowerToProgram(const Graph::Impl& g, const Capabilities& caps) { return Lowering(g, caps).run(); }
 
 }  // namespace adjoint

@@ -1,0 +1,117 @@
+// The scalar function of every elementwise op (ops.def families Unary, Transcendental, Binary),
+// compiled for the host and, under nvcc, for the device.
+//
+// Note [Scalar semantics]: these functions define what an elementwise op computes, on every backend:
+// the CPU kernels (cpu/kernels_elementwise.cpp, kernels_math.cpp, kernels_fused.cpp), constant
+// folding (compiler/passes.cpp) and the CUDA kernels (cuda-kernels/src/elementwise.cu) all call them,
+// in the tensor's own dtype, so a fused chain, a folded constant and a plain kernel cannot disagree on
+// NaN, infinities or signed zeros (relu(NaN) = NaN, relu(-0) = -0, step(NaN) = 0). Unary and Binary
+// ops are exact (IEEE arithmetic, correctly rounded sqrt): every backend gives the same bits.
+// Transcendental ops call the platform's math library (libm and, in the CPU's vector loops, libmvec:
+// Note [libmvec]; CUDA's math library on the GPU): values may differ by a few ulp between backends,
+// special values (NaN, +-inf, +-0) do not.
+#pragma once
+
+#include <math.h>
+
+#include <limits>
+
+#include "adjoint/op_table.h"
+
+namespace adjoint {
+namespace math {
+
+// --- Unary: exact ------------------------------------------------------------------------------
+template <class T>
+ADJOINT_HD inline T neg(T x) {
+  return -x;
+}
+template <class T>
+ADJOINT_HD inline T relu(T x) {   // (NaN < 0) and (-0 < 0) are false: x itself
+  return x < T(0) ? T(0) : x;
+}
+template <class T>
+ADJOINT_HD inline T step(T x) {   // (NaN > 0) is false: 0
+  return x > T(0) ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T square(T x) {
+  return x * x;
+}
+ADJOINT_HD inline float sqrt(float x) { return ::sqrtf(x); }
+ADJOINT_HD inline double sqrt(double x) { return ::sqrt(x); }
+
+// --- Transcendental: the math library's ----------------------------------------------------------
+ADJOINT_HD inline float sin(float x) { return ::sinf(x); }
+ADJOINT_HD inline double sin(double x) { return ::sin(x); }
+ADJOINT_HD inline float cos(float x) { return ::cosf(x); }
+ADJOINT_HD inline double cos(double x) { return ::cos(x); }
+ADJOINT_HD inline float exp(float x) { return ::expf(x); }
+ADJOINT_HD inline double exp(double x) { return ::exp(x); }
+ADJOINT_HD inline float log(float x) { return ::logf(x); }
+ADJOINT_HD inline double log(double x) { return ::log(x); }
+ADJOINT_HD inline float tanh(float x) { return ::tanhf(x); }
+ADJOINT_HD inline double tanh(double x) { return ::tanh(x); }
+
+// --- Binary: exact -------------------------------------------------------------------------------
+template <class T>
+ADJOINT_HD inline T add(T a, T b) {
+  return a + b;
+}
+template <class T>
+ADJOINT_HD inline T sub(T a, T b) {
+  return a - b;
+}
+template <class T>
+ADJOINT_HD inline T mul(T a, T b) {
+  return a * b;
+}
+template <class T>
+ADJOINT_HD inline T div(T a, T b) {
+  return a / b;
+}
+
+// --- By op id (generated from ops.def) -----------------------------------------------------------
+// `op` must be elementwise (isUnaryOp / isBinaryOp); the host checks that before a kernel runs or a
+// constant is folded. Anything else gives NaN, never a plausible number.
+template <class T>
+ADJOINT_HD inline T unary(int op, T x) {
+  switch (op) {
+#define ADJOINT_UNARY_OP(name) \
+  case OP_##name:              \
+    return math::name(x);
+#define ADJOINT_TRANSCENDENTAL_OP(name) ADJOINT_UNARY_OP(name)
+#include "adjoint/ops.def"
+  }
+  return std::numeric_limits<T>::quiet_NaN();
+}
+
+template <class T>
+ADJOINT_HD inline T binary(int op, T a, T b) {
+  switch (op) {
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name:               \
+    return math::name(a, b);
+#include "adjoint/ops.def"
+  }
+  return std::numeric_limits<T>::quiet_NaN();
+}
+
+// Either family in one switch (a unary op ignores b), for interpreters such as the fused kernel.
+template <class T>
+ADJOINT_HD inline T elementwise(int op, T a, T b) {
+  switch (op) {
+#define ADJOINT_UNARY_OP(name) \
+  case OP_##name:              \
+    return math::name(a);
+#define ADJOINT_TRANSCENDENTAL_OP(name) ADJOINT_UNARY_OP(name)
+#define ADJOINT_BINARY_OP(name) \
+  case OP_##name:               \
+    return math::name(a, b);
+#include "adjoint/ops.def"
+  }
+  return std::numeric_limits<T>::quiet_NaN();
+}
+
+}  // namespace math
+}  // namespace adjoint
