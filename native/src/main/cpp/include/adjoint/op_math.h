@@ -52,6 +52,12 @@ ADJOINT_HD inline float log(float x) { return ::logf(x); }
 ADJOINT_HD inline double log(double x) { return ::log(x); }
 ADJOINT_HD inline float tanh(float x) { return ::tanhf(x); }
 ADJOINT_HD inline double tanh(double x) { return ::tanh(x); }
+// 1 / (1 + e^-x): 0 at -inf (and below about -88 in float32, where e^-x overflows), 1 at +inf,
+// 1/2 at +-0, NaN at NaN.
+template <class T>
+ADJOINT_HD inline T sigmoid(T x) {
+  return T(1) / (T(1) + math::exp(-x));
+}
 
 // --- Binary: exact -------------------------------------------------------------------------------
 template <class T>
