@@ -25,7 +25,7 @@ fi
 jmh_args=()
 [ -n "${THREADS:-}" ] && jmh_args+=(-p "threads=$THREADS")
 mkdir -p "$(dirname "$json")"
-java ${BENCH_JAVA_OPTS:-} -jar "$jar" -rf json -rff "$json" "${jmh_args[@]}" "$@"
+java ${BENCH_JAVA_OPTS:-} -Dorg.bytedeco.javacpp.cachedir=bench/target/javacpp-cache -jar "$jar" -rf json -rff "$json" "${jmh_args[@]}" "$@"
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
