@@ -56,6 +56,11 @@ public final class Ops {
     return unary(Op.TANH, x);
   }
 
+  /** The logistic function 1 / (1 + e^-x), stable for any x. */
+  public static Tensor sigmoid(Tensor x) {
+    return unary(Op.SIGMOID, x);
+  }
+
   public static Tensor relu(Tensor x) {
     return unary(Op.RELU, x);
   }

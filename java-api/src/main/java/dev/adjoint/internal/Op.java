@@ -72,6 +72,8 @@ public enum Op {
   EXP("exp", 1, times(Ctx::out)),
   LOG("log", 1, over(c -> c.in(0))),
   TANH("tanh", 1, times(c -> sub(c.one(), square(c.out())))),
+  /** 1 / (1 + e^-x); f' = f (1 - f). */
+  SIGMOID("sigmoid", 1, times(c -> mul(c.out(), sub(c.one(), c.out())))),
   RELU("relu", 1, times(c -> step(c.in(0)))),
   /** Heaviside step; its derivative is zero almost everywhere. */
   STEP("step", 1, ZERO),

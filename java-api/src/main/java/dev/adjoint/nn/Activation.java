@@ -33,9 +33,9 @@ public final class Activation extends Cell {
     return new Activation("ReLU", Ops::relu);
   }
 
-  /** 1 / (1 + e^-x), as 0.5 (1 + tanh(x / 2)): exact, and stable for any x. */
+  /** 1 / (1 + e^-x). */
   public static Activation sigmoid() {
-    return new Activation("Sigmoid", x -> Ops.mul(Ops.add(Ops.tanh(Ops.mul(x, 0.5)), 1), 0.5));
+    return new Activation("Sigmoid", Ops::sigmoid);
   }
 
   public static Activation sin() {

@@ -67,6 +67,7 @@ class GradcheckTest {
     CASES.put(Op.EXP, new Case(in -> Ops.exp(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.LOG, new Case(in -> Ops.log(in[0]), r -> new Tensor[] {rand(r, 0.5, 3, dim(r), dim(r))}));
     CASES.put(Op.TANH, new Case(in -> Ops.tanh(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.SIGMOID, new Case(in -> Ops.sigmoid(in[0]), r -> new Tensor[] {rand(r, -4, 4, dim(r), dim(r))}));
     CASES.put(Op.RELU, new Case(in -> Ops.mul(Ops.relu(in[0]), in[0]), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.STEP, new Case(in -> Ops.mul(Ops.step(in[0]), Ops.sin(in[0])), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.SQUARE, new Case(in -> Ops.square(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
