@@ -12,6 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=${1:-$root/target/gpu-kit}
+mkdir -p "$out" && out=$(cd "$out" && pwd)   # absolute: the steps below change directory
 junit_console=org.junit.platform:junit-platform-console-standalone:1.14.1
 version=$(sed -n 's:.*<version>\(.*-SNAPSHOT\)</version>.*:\1:p' pom.xml | head -1)
 
@@ -46,6 +47,8 @@ cp "$cp_file.d"/junit-platform-console-standalone-*.jar "$out/lib/"
 # JUnit's own jars are inside the console launcher: drop the duplicates.
 rm -f "$out"/lib/junit-jupiter-*.jar "$out"/lib/junit-platform-commons-*.jar "$out"/lib/junit-platform-engine-*.jar \
   "$out"/lib/junit-platform-launcher-*.jar "$out"/lib/opentest4j-*.jar "$out"/lib/apiguardian-*.jar
+# Not needed on the GPU machine (plots, PDF export, the CLI, JMH's statistics): the 64 MiB budget is tight.
+rm -f "$out"/lib/{xchart,pdfbox,fontbox,pdfbox-io,VectorGraphics2D,graphics2d,commons-logging,picocli,commons-math3,jmh-core,jmh-generator-annprocess,jopt-simple}-*.jar
 rm -rf "$cp_file.d"; rm -f "$cp_file" "$cp_file".adjoint-*
 
 # Native CUDA binaries (built by adjoint-cuda where nvcc exists).
