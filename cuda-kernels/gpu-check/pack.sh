@@ -52,7 +52,7 @@ rm -f "$out"/lib/{xchart,pdfbox,fontbox,pdfbox-io,VectorGraphics2D,graphics2d,co
 rm -rf "$cp_file.d"; rm -f "$cp_file" "$cp_file".adjoint-*
 
 # Native CUDA binaries (built by adjoint-cuda where nvcc exists).
-for b in adjoint_cuda_smoke adjoint_cuda_plan_test adjoint_gpu_reference libadjoint_cuda.so; do
+for b in adjoint_cuda_smoke adjoint_cuda_launch_plan_test adjoint_gpu_reference libadjoint_cuda.so; do
   [ -f cuda-kernels/target/cmake/$b ] && cp cuda-kernels/target/cmake/$b "$out/bin/"
 done
 

@@ -62,7 +62,7 @@ cp="$(ls "$kit"/lib/*.jar | tr '\n' ':')"
 
 if [ -x "$kit/bin/adjoint_cuda_smoke" ]; then
   step cuda-smoke 120 "$kit/bin/adjoint_cuda_smoke" "$kit/bin/libadjoint_cuda.so"
-  step cuda-plan 60 "$kit/bin/adjoint_cuda_plan_test"
+  step cuda-launch-plan 60 "$kit/bin/adjoint_cuda_launch_plan_test"
 else
   say "[cuda-smoke] SKIPPED: this kit was packed without nvcc (no CUDA binaries)"
 fi
