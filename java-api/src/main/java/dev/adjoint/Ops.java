@@ -61,6 +61,26 @@ public final class Ops {
     return unary(Op.SIGMOID, x);
   }
 
+  /** |x|; its derivative is sign(x), taken as 0 at x = 0. */
+  public static Tensor abs(Tensor x) {
+    return unary(Op.ABS, x);
+  }
+
+  /** log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows; derivative sigmoid(x). */
+  public static Tensor softplus(Tensor x) {
+    return unary(Op.SOFTPLUS, x);
+  }
+
+  /** log(1 + x), accurate for small x; NaN below -1. */
+  public static Tensor log1p(Tensor x) {
+    return unary(Op.LOG1P, x);
+  }
+
+  /** e^x - 1, accurate for small x. */
+  public static Tensor expm1(Tensor x) {
+    return unary(Op.EXPM1, x);
+  }
+
   public static Tensor relu(Tensor x) {
     return unary(Op.RELU, x);
   }

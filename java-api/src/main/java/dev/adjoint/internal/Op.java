@@ -1,11 +1,14 @@
 package dev.adjoint.internal;
 
+import static dev.adjoint.Ops.add;
 import static dev.adjoint.Ops.broadcastTo;
 import static dev.adjoint.Ops.cos;
 import static dev.adjoint.Ops.div;
+import static dev.adjoint.Ops.exp;
 import static dev.adjoint.Ops.mul;
 import static dev.adjoint.Ops.neg;
 import static dev.adjoint.Ops.reshape;
+import static dev.adjoint.Ops.sigmoid;
 import static dev.adjoint.Ops.sin;
 import static dev.adjoint.Ops.square;
 import static dev.adjoint.Ops.step;
@@ -74,6 +77,14 @@ public enum Op {
   TANH("tanh", 1, times(c -> sub(c.one(), square(c.out())))),
   /** 1 / (1 + e^-x); f' = f (1 - f). */
   SIGMOID("sigmoid", 1, times(c -> mul(c.out(), sub(c.one(), c.out())))),
+  /** |x|; f' = sign(x) = step(x) - step(-x), 0 at x = 0 (a subgradient; PyTorch's choice too). */
+  ABS("abs", 1, times(c -> sub(step(c.in(0)), step(neg(c.in(0)))))),
+  /** log(1 + e^x); f' = sigmoid(x). */
+  SOFTPLUS("softplus", 1, times(c -> sigmoid(c.in(0)))),
+  /** log(1 + x); f' = 1 / (1 + x). */
+  LOG1P("log1p", 1, over(c -> add(c.in(0), c.one()))),
+  /** e^x - 1; f' = e^x. */
+  EXPM1("expm1", 1, times(c -> exp(c.in(0)))),
   RELU("relu", 1, times(c -> step(c.in(0)))),
   /** Heaviside step; its derivative is zero almost everywhere. */
   STEP("step", 1, ZERO),

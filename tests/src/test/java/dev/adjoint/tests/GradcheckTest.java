@@ -68,6 +68,10 @@ class GradcheckTest {
     CASES.put(Op.LOG, new Case(in -> Ops.log(in[0]), r -> new Tensor[] {rand(r, 0.5, 3, dim(r), dim(r))}));
     CASES.put(Op.TANH, new Case(in -> Ops.tanh(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.SIGMOID, new Case(in -> Ops.sigmoid(in[0]), r -> new Tensor[] {rand(r, -4, 4, dim(r), dim(r))}));
+    CASES.put(Op.ABS, new Case(in -> Ops.abs(in[0]), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
+    CASES.put(Op.SOFTPLUS, new Case(in -> Ops.softplus(in[0]), r -> new Tensor[] {rand(r, -4, 4, dim(r), dim(r))}));
+    CASES.put(Op.LOG1P, new Case(in -> Ops.log1p(in[0]), r -> new Tensor[] {rand(r, -0.5, 3, dim(r), dim(r))}));
+    CASES.put(Op.EXPM1, new Case(in -> Ops.expm1(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.RELU, new Case(in -> Ops.mul(Ops.relu(in[0]), in[0]), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.STEP, new Case(in -> Ops.mul(Ops.step(in[0]), Ops.sin(in[0])), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.SQUARE, new Case(in -> Ops.square(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
