@@ -114,6 +114,22 @@ public final class Ops {
     return binary(Op.DIV, a, b);
   }
 
+  /**
+   * Elementwise minimum, broadcasting; NaN if either is NaN. On a tie the result and all of the
+   * gradient are a's.
+   */
+  public static Tensor minimum(Tensor a, Tensor b) {
+    return binary(Op.MINIMUM, a, b);
+  }
+
+  /**
+   * Elementwise maximum, broadcasting; NaN if either is NaN. On a tie the result and all of the
+   * gradient are a's.
+   */
+  public static Tensor maximum(Tensor a, Tensor b) {
+    return binary(Op.MAXIMUM, a, b);
+  }
+
   public static Tensor add(Tensor a, double b) {
     return add(a, scalarLike(b, a.dtype()));
   }

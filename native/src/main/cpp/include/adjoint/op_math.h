@@ -92,6 +92,22 @@ ADJOINT_HD inline T div(T a, T b) {
   return a / b;
 }
 
+// Elementwise min and max as NumPy's np.minimum/np.maximum and torch.minimum/maximum: a NaN in either
+// operand gives NaN (the NaN operand itself, a first). On a tie (a == b, including -0 == +0) the
+// result is a; the derivative follows the same choice (all of the gradient to a, none to b).
+template <class T>
+ADJOINT_HD inline T minimum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b < a ? b : a;
+}
+template <class T>
+ADJOINT_HD inline T maximum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b > a ? b : a;
+}
+
 // --- By op id (generated from ops.def) -----------------------------------------------------------
 // `op` must be elementwise (isUnaryOp / isBinaryOp); the host checks that before a kernel runs or a
 // constant is folded. Anything else gives NaN, never a plausible number.

@@ -105,6 +105,9 @@ public enum Op {
                   c.t(1) == null ? null : div(mul(c.out(), c.t(1)), c.in(1)),
                   true,
                   c))),
+  /** The gradient goes to the selected input; a on a tie (op_math.h). */
+  MINIMUM("minimum", 2, rules(c -> Rules.selectVjp(c, false), c -> Rules.selectJvp(c, false))),
+  MAXIMUM("maximum", 2, rules(c -> Rules.selectVjp(c, true), c -> Rules.selectJvp(c, true))),
   /** attrs [transposeA, transposeB]; bilinear, so only its two transpose rules are written. */
   MATMUL("matmul", 2, bilinear(Rules::matmulTransposes)),
   /** attrs [keepdims, axis...]. */

@@ -79,6 +79,8 @@ class GradcheckTest {
     CASES.put(Op.ADD, new Case(in -> Ops.mul(Ops.add(in[0], in[1]), Ops.add(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.SUB, new Case(in -> Ops.square(Ops.sub(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.MUL, new Case(in -> Ops.mul(in[0], in[1]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.MINIMUM, new Case(in -> Ops.mul(Ops.minimum(in[0], in[1]), in[0]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.MAXIMUM, new Case(in -> Ops.mul(Ops.maximum(in[0], in[1]), in[1]), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.DIV, new Case(in -> Ops.div(in[0], in[1]), r -> {
       long m = dim(r), n = dim(r);
       return new Tensor[] {rand(r, -2, 2, m, n), awayFromZero(r, n)};
