@@ -130,6 +130,31 @@ public final class Ops {
     return binary(Op.MAXIMUM, a, b);
   }
 
+  /** 1 where a < b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor lt(Tensor a, Tensor b) {
+    return binary(Op.LT, a, b);
+  }
+
+  /** 1 where a <= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor le(Tensor a, Tensor b) {
+    return binary(Op.LE, a, b);
+  }
+
+  /** 1 where a > b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor gt(Tensor a, Tensor b) {
+    return binary(Op.GT, a, b);
+  }
+
+  /** 1 where a >= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor ge(Tensor a, Tensor b) {
+    return binary(Op.GE, a, b);
+  }
+
+  /** 1 where a == b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor eq(Tensor a, Tensor b) {
+    return binary(Op.EQ, a, b);
+  }
+
   public static Tensor add(Tensor a, double b) {
     return add(a, scalarLike(b, a.dtype()));
   }

@@ -108,6 +108,29 @@ ADJOINT_HD inline T maximum(T a, T b) {
   return b > a ? b : a;
 }
 
+// Comparisons as masks in the operands' dtype, 1 or 0 (NumPy's a < b etc. cast to float): IEEE
+// comparisons, so any NaN operand gives 0 and -0 == +0 gives 1.
+template <class T>
+ADJOINT_HD inline T lt(T a, T b) {
+  return a < b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T le(T a, T b) {
+  return a <= b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T gt(T a, T b) {
+  return a > b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T ge(T a, T b) {
+  return a >= b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T eq(T a, T b) {
+  return a == b ? T(1) : T(0);
+}
+
 // --- By op id (generated from ops.def) -----------------------------------------------------------
 // `op` must be elementwise (isUnaryOp / isBinaryOp); the host checks that before a kernel runs or a
 // constant is folded. Anything else gives NaN, never a plausible number.

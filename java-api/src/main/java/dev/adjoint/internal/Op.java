@@ -108,6 +108,12 @@ public enum Op {
   /** The gradient goes to the selected input; a on a tie (op_math.h). */
   MINIMUM("minimum", 2, rules(c -> Rules.selectVjp(c, false), c -> Rules.selectJvp(c, false))),
   MAXIMUM("maximum", 2, rules(c -> Rules.selectVjp(c, true), c -> Rules.selectJvp(c, true))),
+  /** Comparison masks (1 / 0); piecewise constant, so their derivative is zero, like step's. */
+  LT("lt", 2, Rules.ZERO2),
+  LE("le", 2, Rules.ZERO2),
+  GT("gt", 2, Rules.ZERO2),
+  GE("ge", 2, Rules.ZERO2),
+  EQ("eq", 2, Rules.ZERO2),
   /** attrs [transposeA, transposeB]; bilinear, so only its two transpose rules are written. */
   MATMUL("matmul", 2, bilinear(Rules::matmulTransposes)),
   /** attrs [keepdims, axis...]. */

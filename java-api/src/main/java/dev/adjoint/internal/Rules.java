@@ -120,6 +120,9 @@ final class Rules {
   /** A derivative that is zero (step, almost everywhere) or blocked (stopGradient): f′ = 0. */
   static final Derivative ZERO = new Derivative(c -> of((Tensor) null), c -> null);
 
+  /** ZERO for a binary op (the comparisons): no cotangent to either input, no tangent. */
+  static final Derivative ZERO2 = new Derivative(c -> of(null, null), c -> null);
+
   /** A node that depends on no differentiable input (fill, onesLike, zerosLike, graph inputs). */
   static final Derivative CONSTANT = new Derivative(null, null);
 

@@ -81,6 +81,11 @@ class GradcheckTest {
     CASES.put(Op.MUL, new Case(in -> Ops.mul(in[0], in[1]), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.MINIMUM, new Case(in -> Ops.mul(Ops.minimum(in[0], in[1]), in[0]), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.MAXIMUM, new Case(in -> Ops.mul(Ops.maximum(in[0], in[1]), in[1]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.LT, new Case(in -> Ops.add(Ops.mul(Ops.lt(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.LE, new Case(in -> Ops.add(Ops.mul(Ops.le(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.GT, new Case(in -> Ops.add(Ops.mul(Ops.gt(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.GE, new Case(in -> Ops.add(Ops.mul(Ops.ge(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.EQ, new Case(in -> Ops.add(Ops.mul(Ops.eq(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.DIV, new Case(in -> Ops.div(in[0], in[1]), r -> {
       long m = dim(r), n = dim(r);
       return new Tensor[] {rand(r, -2, 2, m, n), awayFromZero(r, n)};
