@@ -155,6 +155,21 @@ public final class Ops {
     return binary(Op.EQ, a, b);
   }
 
+  /**
+   * a where mask != 0, else b (broadcasting), as m a + (1 - m) b with m = 1 - eq(mask, 0): the
+   * gradient reaches a and b through m, none reaches the mask. Being arithmetic, an infinite or NaN
+   * value in the input that is not selected still gives NaN there (0 * inf).
+   */
+  public static Tensor where(Tensor mask, Tensor a, Tensor b) {
+    Tensor m = sub(onesLikeScalar(mask), eq(mask, scalarLike(0, mask.dtype())));
+    return add(mul(m, a), mul(sub(onesLikeScalar(m), m), b));
+  }
+
+  /** x limited to [lo, hi] (broadcasting): minimum(maximum(x, lo), hi); the gradient goes to x inside, to lo / hi at the bounds. */
+  public static Tensor clamp(Tensor x, Tensor lo, Tensor hi) {
+    return minimum(maximum(x, lo), hi);
+  }
+
   public static Tensor add(Tensor a, double b) {
     return add(a, scalarLike(b, a.dtype()));
   }
@@ -362,5 +377,9 @@ public final class Ops {
     if (logits.rank() < 1) throw new AdjointException("softmaxCrossEntropy: logits must have a class axis, got " + logits.describe());
     Tensor perRow = neg(sum(mul(labels, logSoftmax(logits)), false, -1));
     return mean(perRow);
+  }
+
+  private static Tensor onesLikeScalar(Tensor like) {
+    return scalarLike(1, like.dtype());
   }
 }

@@ -201,6 +201,15 @@ class GradcheckTest {
   }
 
   @Test
+  void whereAndClamp() {
+    Random rnd = new Random(11);
+    Tensor mask = Tensor.of(new double[] {1, 0, 2, 0, -1, 0}, 2, 3);
+    Gradcheck.check(in -> Ops.where(mask, in[0], in[1]), 2, 1e-6, 1e-5, rnd, rand(rnd, -2, 2, 2, 3), rand(rnd, -2, 2, 3));
+    Tensor lo = Tensor.of(new double[] {-0.5}, 1), hi = Tensor.of(new double[] {0.7}, 1);
+    Gradcheck.check(in -> Ops.mul(Ops.clamp(in[0], lo, hi), in[0]), 2, 1e-6, 1e-5, rnd, rand(rnd, -2, 2, 3, 4));
+  }
+
+  @Test
   void softmaxCrossEntropy() {
     Random rnd = new Random(9);
     Tensor labels = Tensor.of(new double[] {0, 1, 0, 1, 0, 0}, 2, 3);
