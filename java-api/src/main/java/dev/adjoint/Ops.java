@@ -61,6 +61,26 @@ public final class Ops {
     return unary(Op.SIGMOID, x);
   }
 
+  /** |x|; its derivative is sign(x), taken as 0 at x = 0. */
+  public static Tensor abs(Tensor x) {
+    return unary(Op.ABS, x);
+  }
+
+  /** log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows; derivative sigmoid(x). */
+  public static Tensor softplus(Tensor x) {
+    return unary(Op.SOFTPLUS, x);
+  }
+
+  /** log(1 + x), accurate for small x; NaN below -1. */
+  public static Tensor log1p(Tensor x) {
+    return unary(Op.LOG1P, x);
+  }
+
+  /** e^x - 1, accurate for small x. */
+  public static Tensor expm1(Tensor x) {
+    return unary(Op.EXPM1, x);
+  }
+
   public static Tensor relu(Tensor x) {
     return unary(Op.RELU, x);
   }
@@ -92,6 +112,62 @@ public final class Ops {
 
   public static Tensor div(Tensor a, Tensor b) {
     return binary(Op.DIV, a, b);
+  }
+
+  /**
+   * Elementwise minimum, broadcasting; NaN if either is NaN. On a tie the result and all of the
+   * gradient are a's.
+   */
+  public static Tensor minimum(Tensor a, Tensor b) {
+    return binary(Op.MINIMUM, a, b);
+  }
+
+  /**
+   * Elementwise maximum, broadcasting; NaN if either is NaN. On a tie the result and all of the
+   * gradient are a's.
+   */
+  public static Tensor maximum(Tensor a, Tensor b) {
+    return binary(Op.MAXIMUM, a, b);
+  }
+
+  /** 1 where a < b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor lt(Tensor a, Tensor b) {
+    return binary(Op.LT, a, b);
+  }
+
+  /** 1 where a <= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor le(Tensor a, Tensor b) {
+    return binary(Op.LE, a, b);
+  }
+
+  /** 1 where a > b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor gt(Tensor a, Tensor b) {
+    return binary(Op.GT, a, b);
+  }
+
+  /** 1 where a >= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor ge(Tensor a, Tensor b) {
+    return binary(Op.GE, a, b);
+  }
+
+  /** 1 where a == b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  public static Tensor eq(Tensor a, Tensor b) {
+    return binary(Op.EQ, a, b);
+  }
+
+  /**
+   * a where mask != 0, else b (broadcasting), as m a + (1 - m) b with m = 1 - eq(mask, 0): the
+   * gradient reaches a and b through m, none reaches the mask. Being arithmetic, an infinite or NaN
+   * value in the input that is not selected still gives NaN there (0 * inf).
+   */
+  public static Tensor where(Tensor mask, Tensor a, Tensor b) {
+    Tensor m = sub(onesLikeScalar(mask), eq(mask, scalarLike(0, mask.dtype())));
+    return add(mul(m, a), mul(sub(onesLikeScalar(m), m), b));
+  }
+
+  /** x limited to [lo, hi] (broadcasting): minimum(maximum(x, lo), hi); the gradient goes to x inside, to lo / hi at the bounds. */
+  public static Tensor clamp(Tensor x, Tensor lo, Tensor hi) {
+    return minimum(maximum(x, lo), hi);
   }
 
   public static Tensor add(Tensor a, double b) {
@@ -301,5 +377,9 @@ public final class Ops {
     if (logits.rank() < 1) throw new AdjointException("softmaxCrossEntropy: logits must have a class axis, got " + logits.describe());
     Tensor perRow = neg(sum(mul(labels, logSoftmax(logits)), false, -1));
     return mean(perRow);
+  }
+
+  private static Tensor onesLikeScalar(Tensor like) {
+    return scalarLike(1, like.dtype());
   }
 }

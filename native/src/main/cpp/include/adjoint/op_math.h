@@ -40,6 +40,9 @@ ADJOINT_HD inline T square(T x) {
 }
 ADJOINT_HD inline float sqrt(float x) { return ::sqrtf(x); }
 ADJOINT_HD inline double sqrt(double x) { return ::sqrt(x); }
+// |x| by clearing the sign bit: abs(-0) = +0, abs(+-inf) = +inf, abs(NaN) = NaN (as NumPy/PyTorch).
+ADJOINT_HD inline float abs(float x) { return ::fabsf(x); }
+ADJOINT_HD inline double abs(double x) { return ::fabs(x); }
 
 // --- Transcendental: the math library's ----------------------------------------------------------
 ADJOINT_HD inline float sin(float x) { return ::sinf(x); }
@@ -58,6 +61,18 @@ template <class T>
 ADJOINT_HD inline T sigmoid(T x) {
   return T(1) / (T(1) + math::exp(-x));
 }
+ADJOINT_HD inline float log1p(float x) { return ::log1pf(x); }
+ADJOINT_HD inline double log1p(double x) { return ::log1p(x); }
+ADJOINT_HD inline float expm1(float x) { return ::expm1f(x); }
+ADJOINT_HD inline double expm1(double x) { return ::expm1(x); }
+// log(1 + e^x) as max(x, 0) + log1p(e^-|x|): never overflows; x at +inf, 0 at -inf, NaN at NaN
+// (NaN fails x > 0 and takes the second branch). At +-0 the constant ln 2, so that this special
+// input gives the same bits on every math library.
+template <class T>
+ADJOINT_HD inline T softplus(T x) {
+  if (x == T(0)) return T(0.693147180559945309417232121458176568);
+  return x > T(0) ? x + math::log1p(math::exp(-x)) : math::log1p(math::exp(x));
+}
 
 // --- Binary: exact -------------------------------------------------------------------------------
 template <class T>
@@ -75,6 +90,45 @@ ADJOINT_HD inline T mul(T a, T b) {
 template <class T>
 ADJOINT_HD inline T div(T a, T b) {
   return a / b;
+}
+
+// Elementwise min and max as NumPy's np.minimum/np.maximum and torch.minimum/maximum: a NaN in either
+// operand gives NaN (the NaN operand itself, a first). On a tie (a == b, including -0 == +0) the
+// result is a; the derivative follows the same choice (all of the gradient to a, none to b).
+template <class T>
+ADJOINT_HD inline T minimum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b < a ? b : a;
+}
+template <class T>
+ADJOINT_HD inline T maximum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b > a ? b : a;
+}
+
+// Comparisons as masks in the operands' dtype, 1 or 0 (NumPy's a < b etc. cast to float): IEEE
+// comparisons, so any NaN operand gives 0 and -0 == +0 gives 1.
+template <class T>
+ADJOINT_HD inline T lt(T a, T b) {
+  return a < b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T le(T a, T b) {
+  return a <= b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T gt(T a, T b) {
+  return a > b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T ge(T a, T b) {
+  return a >= b ? T(1) : T(0);
+}
+template <class T>
+ADJOINT_HD inline T eq(T a, T b) {
+  return a == b ? T(1) : T(0);
 }
 
 // --- By op id (generated from ops.def) -----------------------------------------------------------

@@ -1,11 +1,14 @@
 package dev.adjoint.internal;
 
+import static dev.adjoint.Ops.add;
 import static dev.adjoint.Ops.broadcastTo;
 import static dev.adjoint.Ops.cos;
 import static dev.adjoint.Ops.div;
+import static dev.adjoint.Ops.exp;
 import static dev.adjoint.Ops.mul;
 import static dev.adjoint.Ops.neg;
 import static dev.adjoint.Ops.reshape;
+import static dev.adjoint.Ops.sigmoid;
 import static dev.adjoint.Ops.sin;
 import static dev.adjoint.Ops.square;
 import static dev.adjoint.Ops.step;
@@ -74,6 +77,14 @@ public enum Op {
   TANH("tanh", 1, times(c -> sub(c.one(), square(c.out())))),
   /** 1 / (1 + e^-x); f' = f (1 - f). */
   SIGMOID("sigmoid", 1, times(c -> mul(c.out(), sub(c.one(), c.out())))),
+  /** |x|; f' = sign(x) = step(x) - step(-x), 0 at x = 0 (a subgradient; PyTorch's choice too). */
+  ABS("abs", 1, times(c -> sub(step(c.in(0)), step(neg(c.in(0)))))),
+  /** log(1 + e^x); f' = sigmoid(x). */
+  SOFTPLUS("softplus", 1, times(c -> sigmoid(c.in(0)))),
+  /** log(1 + x); f' = 1 / (1 + x). */
+  LOG1P("log1p", 1, over(c -> add(c.in(0), c.one()))),
+  /** e^x - 1; f' = e^x. */
+  EXPM1("expm1", 1, times(c -> exp(c.in(0)))),
   RELU("relu", 1, times(c -> step(c.in(0)))),
   /** Heaviside step; its derivative is zero almost everywhere. */
   STEP("step", 1, ZERO),
@@ -94,6 +105,15 @@ public enum Op {
                   c.t(1) == null ? null : div(mul(c.out(), c.t(1)), c.in(1)),
                   true,
                   c))),
+  /** The gradient goes to the selected input; a on a tie (op_math.h). */
+  MINIMUM("minimum", 2, rules(c -> Rules.selectVjp(c, false), c -> Rules.selectJvp(c, false))),
+  MAXIMUM("maximum", 2, rules(c -> Rules.selectVjp(c, true), c -> Rules.selectJvp(c, true))),
+  /** Comparison masks (1 / 0); piecewise constant, so their derivative is zero, like step's. */
+  LT("lt", 2, Rules.ZERO2),
+  LE("le", 2, Rules.ZERO2),
+  GT("gt", 2, Rules.ZERO2),
+  GE("ge", 2, Rules.ZERO2),
+  EQ("eq", 2, Rules.ZERO2),
   /** attrs [transposeA, transposeB]; bilinear, so only its two transpose rules are written. */
   MATMUL("matmul", 2, bilinear(Rules::matmulTransposes)),
   /** attrs [keepdims, axis...]. */

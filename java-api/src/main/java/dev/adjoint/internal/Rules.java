@@ -120,6 +120,9 @@ final class Rules {
   /** A derivative that is zero (step, almost everywhere) or blocked (stopGradient): f′ = 0. */
   static final Derivative ZERO = new Derivative(c -> of((Tensor) null), c -> null);
 
+  /** ZERO for a binary op (the comparisons): no cotangent to either input, no tangent. */
+  static final Derivative ZERO2 = new Derivative(c -> of(null, null), c -> null);
+
   /** A node that depends on no differentiable input (fill, onesLike, zerosLike, graph inputs). */
   static final Derivative CONSTANT = new Derivative(null, null);
 
@@ -229,6 +232,27 @@ final class Rules {
   }
 
   /** left ± right where either may be a symbolic zero (null), broadcast to the node's shape. */
+  /**
+   * For minimum (max false) and maximum (true): 1 where the op selects a, else 0, as op_math.h does
+   * (b strictly smaller, resp. larger, selects b; a tie selects a). Built from step, whose derivative
+   * is zero, so the rules differentiate again.
+   */
+  static Tensor selectsA(Ctx c, boolean max) {
+    Tensor bWins = max ? Ops.step(sub(c.in(1), c.in(0))) : Ops.step(sub(c.in(0), c.in(1)));
+    return sub(c.one(), bWins);
+  }
+
+  static Tensor[] selectVjp(Ctx c, boolean max) {
+    Tensor m = selectsA(c, max);
+    return of(Ops.mul(c.g(), m), Ops.mul(c.g(), sub(c.one(), m)));
+  }
+
+  static Tensor selectJvp(Ctx c, boolean max) {
+    Tensor m = selectsA(c, max);
+    return sumTangents(
+        c.t(0) == null ? null : Ops.mul(c.t(0), m), c.t(1) == null ? null : Ops.mul(c.t(1), sub(c.one(), m)), false, c);
+  }
+
   static Tensor sumTangents(Tensor left, Tensor right, boolean subtract, Ctx c) {
     Tensor r;
     if (left == null && right == null) return null;

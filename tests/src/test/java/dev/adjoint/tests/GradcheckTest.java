@@ -68,6 +68,10 @@ class GradcheckTest {
     CASES.put(Op.LOG, new Case(in -> Ops.log(in[0]), r -> new Tensor[] {rand(r, 0.5, 3, dim(r), dim(r))}));
     CASES.put(Op.TANH, new Case(in -> Ops.tanh(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.SIGMOID, new Case(in -> Ops.sigmoid(in[0]), r -> new Tensor[] {rand(r, -4, 4, dim(r), dim(r))}));
+    CASES.put(Op.ABS, new Case(in -> Ops.abs(in[0]), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
+    CASES.put(Op.SOFTPLUS, new Case(in -> Ops.softplus(in[0]), r -> new Tensor[] {rand(r, -4, 4, dim(r), dim(r))}));
+    CASES.put(Op.LOG1P, new Case(in -> Ops.log1p(in[0]), r -> new Tensor[] {rand(r, -0.5, 3, dim(r), dim(r))}));
+    CASES.put(Op.EXPM1, new Case(in -> Ops.expm1(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.RELU, new Case(in -> Ops.mul(Ops.relu(in[0]), in[0]), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.STEP, new Case(in -> Ops.mul(Ops.step(in[0]), Ops.sin(in[0])), r -> new Tensor[] {awayFromZero(r, dim(r), dim(r))}));
     CASES.put(Op.SQUARE, new Case(in -> Ops.square(in[0]), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
@@ -75,6 +79,13 @@ class GradcheckTest {
     CASES.put(Op.ADD, new Case(in -> Ops.mul(Ops.add(in[0], in[1]), Ops.add(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.SUB, new Case(in -> Ops.square(Ops.sub(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.MUL, new Case(in -> Ops.mul(in[0], in[1]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.MINIMUM, new Case(in -> Ops.mul(Ops.minimum(in[0], in[1]), in[0]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.MAXIMUM, new Case(in -> Ops.mul(Ops.maximum(in[0], in[1]), in[1]), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.LT, new Case(in -> Ops.add(Ops.mul(Ops.lt(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.LE, new Case(in -> Ops.add(Ops.mul(Ops.le(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.GT, new Case(in -> Ops.add(Ops.mul(Ops.gt(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.GE, new Case(in -> Ops.add(Ops.mul(Ops.ge(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
+    CASES.put(Op.EQ, new Case(in -> Ops.add(Ops.mul(Ops.eq(in[0], in[1]), Ops.sin(in[0])), Ops.mul(in[0], in[1])), r -> broadcastPair(r, -2, 2)));
     CASES.put(Op.DIV, new Case(in -> Ops.div(in[0], in[1]), r -> {
       long m = dim(r), n = dim(r);
       return new Tensor[] {rand(r, -2, 2, m, n), awayFromZero(r, n)};
@@ -187,6 +198,15 @@ class GradcheckTest {
         Gradcheck.check(in -> Ops.sin(Ops.matmul(in[0], in[1], a, b)), 2, 1e-6, 1e-5, rnd, x, y);
       }
     Gradcheck.check(in -> Ops.sin(Ops.matmul(in[0], in[1])), 2, 1e-6, 1e-5, rnd, rand(rnd, -1, 1, 2, 2, 3), rand(rnd, -1, 1, 3, 4));
+  }
+
+  @Test
+  void whereAndClamp() {
+    Random rnd = new Random(11);
+    Tensor mask = Tensor.of(new double[] {1, 0, 2, 0, -1, 0}, 2, 3);
+    Gradcheck.check(in -> Ops.where(mask, in[0], in[1]), 2, 1e-6, 1e-5, rnd, rand(rnd, -2, 2, 2, 3), rand(rnd, -2, 2, 3));
+    Tensor lo = Tensor.of(new double[] {-0.5}, 1), hi = Tensor.of(new double[] {0.7}, 1);
+    Gradcheck.check(in -> Ops.mul(Ops.clamp(in[0], lo, hi), in[0]), 2, 1e-6, 1e-5, rnd, rand(rnd, -2, 2, 3, 4));
   }
 
   @Test
