@@ -413,11 +413,8 @@ static void specialValueTests(Backend* be, int dtype) {
     if (!isElementwiseOp(op)) continue;
     const bool unary = isUnaryOp(op);
     std::vector<T> a, b;
-    const int64_t n = unary ? 1031 : m * m;
-    for (int64_t i = 0; i < n; ++i) {
-      a.push_back(unary ? vals[i % m] : vals[i / m]);
-      if (!unary) b.push_back(vals[i % m]);
-    }
+    special::operands(unary, vals, &a, &b);
+    const int64_t n = (int64_t)a.size();
     std::vector<HostTensor> ins{{{n}, std::vector<double>(a.begin(), a.end())}};
     if (!unary) ins.push_back({{n}, std::vector<double>(b.begin(), b.end())});
     const std::string name = opTableName(op);

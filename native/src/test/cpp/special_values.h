@@ -84,4 +84,19 @@ bool agrees(int op, T a, T b, T got, std::string* why) {
   return ok;
 }
 
+// The operands every elementwise op is checked on, by both harnesses: a unary op sees every value at
+// many vector-lane positions (n = 1031 is prime, so loop tails see them too), a binary op every ordered
+// pair (b is left empty for a unary op).
+template <class T>
+void operands(bool unary, const std::vector<T>& vals, std::vector<T>* a, std::vector<T>* b) {
+  const int64_t m = (int64_t)vals.size();
+  const int64_t n = unary ? 1031 : m * m;
+  a->clear();
+  b->clear();
+  for (int64_t i = 0; i < n; ++i) {
+    a->push_back(unary ? vals[i % m] : vals[i / m]);
+    if (!unary) b->push_back(vals[i % m]);
+  }
+}
+
 }  // namespace special

@@ -228,11 +228,9 @@ TEST(fused_equals_unfused) {
   }
 }
 
-// Fusion counted the fills a group copies in only after its members were chosen, so a wide tree of
-// x * c_i (distinct constants) became one fused step of 95 instructions, over kMaxFusedCode (64):
-// the graph compiled and every run threw "fused step with ... instructions".
-TEST(fusion_respects_code_limit_with_many_constants) {
-  Graph g;
+// sum over i < 32 of x * (2 + i), summed pairwise as a tree, x of shape [8]: every product is live at
+// once in node order and each brings its own fill. Returns the sum of the constants.
+static double productTree(Graph& g) {
   Shape s{8};
   int x = g.addInput(kFloat64, s.data(), 1);
   std::vector<int> level;
@@ -243,9 +241,18 @@ TEST(fusion_respects_code_limit_with_many_constants) {
     level = next;
   }
   g.addOutput(level[0]);
-  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
   double csum = 0;
   for (int i = 0; i < 32; ++i) csum += 2.0 + i;
+  return csum;
+}
+
+// Fusion counted the fills a group copies in only after its members were chosen, so a wide tree of
+// x * c_i (distinct constants) became one fused step of 95 instructions, over kMaxFusedCode (64):
+// the graph compiled and every run threw "fused step with ... instructions".
+TEST(fusion_respects_code_limit_with_many_constants) {
+  Graph g;
+  double csum = productTree(g);
+  Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
   try {
     auto got = run64(g, {h});
     for (int i = 0; i < 8; ++i) CHECK_MSG(std::fabs(got[i] - h.v[i] * csum) < 1e-9, "element " << i << ": " << got[i]);
@@ -289,19 +296,8 @@ TEST(fusion_splits_groups_for_the_backends_input_limit) {
 // never needs more than the CUDA backend's 32 registers, so a backend with only 4 is asked here.)
 TEST(fusion_splits_groups_for_the_backends_register_limit) {
   Graph g;
-  Shape s{8};
-  int x = g.addInput(kFloat64, s.data(), 1);
-  std::vector<int> level;
-  for (int i = 0; i < 32; ++i) level.push_back(binary(g, OP_mul, x, fill(g, kFloat64, {}, 2.0 + i)));
-  while (level.size() > 1) {
-    std::vector<int> next;
-    for (size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(binary(g, OP_add, level[i], level[i + 1]));
-    level = next;
-  }
-  g.addOutput(level[0]);
+  double csum = productTree(g);
   Host h({8}, {1, 2, 3, 4, 5, 6, 7, -1});
-  double csum = 0;
-  for (int i = 0; i < 32; ++i) csum += 2.0 + i;
   Capabilities caps = t::cudaLikeCapabilities();
   caps.maxFusedLive = 4;
   t::TestDeviceScope dev(caps);

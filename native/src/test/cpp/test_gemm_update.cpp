@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "check.h"
+#include "listing.h"
 #include "reference.h"
 
 using namespace adjoint;
@@ -94,38 +95,9 @@ Result runOnce(const std::function<void(Graph&)>& build, const std::vector<Host>
   return r;
 }
 
-// Steps of a describe() listing, parsed: op name, input slots, output slot, `after` list.
-struct Line {
-  std::string op, out;
-  std::vector<std::string> in;
-  std::vector<int> after;
-};
-
-std::vector<Line> parse(const std::string& d) {
-  std::vector<Line> lines;
-  std::istringstream is(d);
-  std::string s;
-  while (std::getline(is, s)) {
-    Line l;
-    size_t colon = s.find(": "), open = s.find('(', colon), close = s.find(')', open), arrow = s.find("-> ", close);
-    l.op = s.substr(colon + 2, open - colon - 2);
-    std::string args = s.substr(open + 1, close - open - 1);
-    for (size_t p = 0; p < args.size();) {
-      size_t c = args.find(", ", p);
-      l.in.push_back(args.substr(p, c == std::string::npos ? std::string::npos : c - p));
-      p = c == std::string::npos ? args.size() : c + 2;
-    }
-    l.out = s.substr(arrow + 3, s.find(' ', arrow + 3) - arrow - 3);
-    size_t after = s.find(" after ");
-    if (after != std::string::npos) {
-      std::istringstream as(s.substr(after + 7));
-      int a;
-      while (as >> a) l.after.push_back(a);
-    }
-    lines.push_back(l);
-  }
-  return lines;
-}
+// Steps of a describe() listing, parsed (listing.h).
+using Line = listing::Step;
+inline std::vector<Line> parse(const std::string& d) { return listing::parse(d); }
 
 // Accumulating gemms: matmul steps that read and write one input buffer.
 int countFolded(const std::string& d) {

@@ -74,14 +74,9 @@ void checkElementwiseSemantics(int dt) {
   for (int op = 0; op < OP_COUNT; ++op) {
     if (!isElementwiseOp(op)) continue;
     const bool unary = isUnaryOp(op);
-    // Operands: unary ops see every value at many vector-lane positions (n is prime, so the loops'
-    // tails see them too); binary ops every ordered pair.
     std::vector<T> a, b;
-    const int64_t n = unary ? 1031 : m * m;
-    for (int64_t i = 0; i < n; ++i) {
-      a.push_back(unary ? vals[i % m] : vals[i / m]);
-      if (!unary) b.push_back(vals[i % m]);
-    }
+    special::operands(unary, vals, &a, &b);
+    const int64_t n = (int64_t)a.size();
     const Shape s{n};
     std::vector<Host> ins{hostOf(s, a)};
     if (!unary) ins.push_back(hostOf(s, b));

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "check.h"
+#include "listing.h"
 #include "random_graph.h"
 #include "reference.h"
 
@@ -31,53 +32,9 @@ struct Access {
   bool write;
 };
 
-struct Listed {
-  std::vector<std::string> in;
-  std::string out;
-  int64_t outBytes = 0;
-  std::vector<int> after;
-};
+using Listed = listing::Step;
 
-int64_t bytesOf(const std::string& desc) {   // "Float32 [2, 3]"
-  size_t open = desc.find('['), close = desc.find(']');
-  int64_t n = 1;
-  std::string dims = desc.substr(open + 1, close - open - 1);
-  for (size_t p = 0; p < dims.size();) {
-    size_t c = dims.find(", ", p);
-    n *= std::stoll(dims.substr(p, c == std::string::npos ? std::string::npos : c - p));
-    p = c == std::string::npos ? dims.size() : c + 2;
-  }
-  return n * (desc.rfind("Float64", 0) == 0 ? 8 : 4);
-}
-
-std::vector<Listed> parseListing(const std::string& d) {
-  std::vector<Listed> lines;
-  std::istringstream is(d);
-  std::string s;
-  while (std::getline(is, s)) {
-    Listed l;
-    size_t colon = s.find(": "), bracket = s.find('[', colon), open = s.find('(', colon);
-    if (bracket != std::string::npos && bracket < open) open = s.find('(', s.find(']', bracket));   // fused[...]
-    size_t close = s.find(')', open), arrow = s.find("-> ", close);
-    std::string args = s.substr(open + 1, close - open - 1);
-    for (size_t p = 0; p < args.size();) {
-      size_t c = args.find(", ", p);
-      l.in.push_back(args.substr(p, c == std::string::npos ? std::string::npos : c - p));
-      p = c == std::string::npos ? args.size() : c + 2;
-    }
-    size_t outEnd = s.find(' ', arrow + 3), lane = s.find(" lane ", outEnd);
-    l.out = s.substr(arrow + 3, outEnd - arrow - 3);
-    l.outBytes = bytesOf(s.substr(outEnd + 1, lane - outEnd - 1));
-    size_t after = s.find(" after ", lane);
-    if (after != std::string::npos) {
-      std::istringstream as(s.substr(after + 7));
-      int a;
-      while (as >> a) l.after.push_back(a);
-    }
-    lines.push_back(l);
-  }
-  return lines;
-}
+std::vector<Listed> parseListing(const std::string& d) { return listing::parse(d); }
 
 int64_t countEdges(const std::string& d) {
   int64_t n = 0;
