@@ -5,6 +5,7 @@
 
 #include "core/common.h"
 #include "core/thread_pool.h"
+#include "cpu/blas_threads.h"
 #include "cpu/host_allocator.h"
 
 #ifndef ADJOINT_VERSION
@@ -35,16 +36,26 @@ std::string blasInfo() {
   s += config ? config : "?";
   s += "; core ";
   s += core ? core : "?";
-  s += "; threads " + std::to_string(openblas_get_num_threads());
+  s += "; threads " + std::to_string(cpu::blasThreadLimit()) + (cpu::blasThreadsAdaptive() ? " at most, chosen per gemm shape" : " (pinned)");
   return s;
 }
 
-int blasThreads() { return openblas_get_num_threads(); }
+// The limit, not OpenBLAS's current count, which Note [BLAS threads] changes gemm by gemm.
+int blasThreads() { return cpu::blasThreadLimit(); }
 
 void setBlasThreads(int n) {
   if (n < 1) fail("setBlasThreads: thread count must be >= 1, got ", n);
-  openblas_set_num_threads(n);
+  cpu::setBlasThreadLimit(n);
+  cpu::setBlasThreadsAdaptive(true);
 }
+
+void pinBlasThreads(int n) {
+  if (n < 1) fail("pinBlasThreads: thread count must be >= 1, got ", n);
+  cpu::setBlasThreadLimit(n);
+  cpu::setBlasThreadsAdaptive(false);
+}
+
+bool blasThreadsPinned() { return !cpu::blasThreadsAdaptive(); }
 
 int threads() { return ThreadPool::instance().size(); }
 

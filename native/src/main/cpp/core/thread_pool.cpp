@@ -1,6 +1,11 @@
 #include "core/thread_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace adjoint {
 
@@ -9,9 +14,75 @@ ThreadPool& ThreadPool::instance() {
   return pool;
 }
 
-ThreadPool::ThreadPool() {
-  unsigned n = std::thread::hardware_concurrency();
-  resize(n == 0 ? 1 : (int)n);
+ThreadPool::ThreadPool() { resize(defaultThreads()); }
+
+namespace {
+
+// A positive integer from the environment, 0 when unset; a malformed value is reported once.
+int envThreads(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  if (*end != '\0' || n < 1 || n > 4096) {
+    std::fprintf(stderr, "adjoint: ignoring %s=%s (expected a thread count from 1 to 4096)\n", name, v);
+    return 0;
+  }
+  return (int)n;
+}
+
+// ceil(quota / period) from a cgroup file, 0 when there is no quota.
+int cgroupQuotaCpus() {
+  if (FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r")) {   // cgroup v2: "max 100000" or "200000 100000"
+    char quota[32] = {0};
+    long period = 0;
+    int got = std::fscanf(f, "%31s %ld", quota, &period);
+    std::fclose(f);
+    if (got == 2 && std::strcmp(quota, "max") != 0 && period > 0) {
+      long q = std::atol(quota);
+      if (q > 0) return (int)((q + period - 1) / period);
+    }
+    return 0;
+  }
+  long q = 0, period = 0;
+  if (FILE* f = std::fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r")) {   // cgroup v1
+    if (std::fscanf(f, "%ld", &q) != 1) q = 0;
+    std::fclose(f);
+  }
+  if (FILE* f = std::fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r")) {
+    if (std::fscanf(f, "%ld", &period) != 1) period = 0;
+    std::fclose(f);
+  }
+  return q > 0 && period > 0 ? (int)((q + period - 1) / period) : 0;
+}
+
+}  // namespace
+
+int ThreadPool::usableCpus() {
+  int n = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (n <= 0) n = (int)std::thread::hardware_concurrency();
+  int quota = cgroupQuotaCpus();
+  if (quota > 0) n = std::min(n, quota);
+  return std::max(1, n);
+}
+
+int ThreadPool::defaultThreads() {
+  static const int n = [] {
+    int e = envThreads("ADJOINT_THREADS");
+    return e > 0 ? e : usableCpus();
+  }();
+  return n;
+}
+
+int ThreadPool::defaultBlasThreads() {
+  static const int n = [] {
+    int e = envThreads("ADJOINT_BLAS_THREADS");
+    return e > 0 ? e : defaultThreads();
+  }();
+  return n;
 }
 
 ThreadPool::~ThreadPool() {

@@ -35,6 +35,16 @@ class ThreadPool {
   ~ThreadPool();
 
   int size() const { return size_.load(std::memory_order_relaxed); }   // workers plus the calling thread
+
+  // The thread counts a process starts with (Note [Threading policy] in executor.cpp): the
+  // environment variable ADJOINT_THREADS if set (a positive integer; anything else is reported on
+  // stderr once and ignored), else the CPUs this process may use; ADJOINT_BLAS_THREADS likewise for
+  // the BLAS limit, which defaults to the engine's count.
+  static int defaultThreads();
+  static int defaultBlasThreads();
+  // The CPUs this process may run on: sched_getaffinity's count, capped by the cgroup v2 cpu.max or
+  // v1 cfs quota (rounded up), at least 1.
+  static int usableCpus();
   // Any thread, any time (setThreads is public): resizes are serialised, and a job running meanwhile
   // loses its workers as they finish their current work() and is completed by its submitter or the
   // new workers.

@@ -1,27 +1,35 @@
 // Runs a Program on the CPU.
 //
-// Note [Threading policy]: one busy thread per core. The cores are shared by two sets of threads:
-// the engine's pool (ThreadPool) and OpenBLAS's own threads, which run every gemm and, after one,
-// keep spinning (sched_yield) for a long while (OpenBLAS's THREAD_TIMEOUT, ~0.1 s) before they
-// sleep. Anything the pool wakes while they spin, or while a gemm runs, is a third busy thread on a
-// 2-core machine: it preempts a gemm thread (OpenBLAS's level-3 threads then spin at their sync
-// points) or fights the spinner for a core. So:
-//  1. A program with gemms, run with more than one OpenBLAS thread, runs sequentially on the
-//     calling thread: each gemm gets all the cores through OpenBLAS, and no pool work ever runs
-//     concurrently with it. Its other steps split across the pool only when very large
-//     (kGemmProgramMinGrains grains, ~1M elements), where a contended wake-up is amortised.
-//  2. Otherwise (no gemms, or single-threaded OpenBLAS) independent branches (Program::numLanes >
-//     1) run as a dependency graph (Step::after) on the pool: idle threads pick up ready steps
-//     while the kernels inside them can still split (Note [Thread pool] explains why nesting is
-//     safe). Gemms never run concurrently with each other: a gemm that becomes ready while another
-//     runs is deferred until that one finishes, the worker moving on to other ready steps.
+// Note [Threading policy]: one busy thread per usable core, on a loaded machine too.
+// Thread counts: the engine pool has ADJOINT_THREADS threads, default the CPUs this process may use
+// (affinity mask and cgroup quota, ThreadPool::usableCpus); OpenBLAS gets at most
+// ADJOINT_BLAS_THREADS, default the same; Adjoint.setThreads / setBlasThreads change both at run
+// time. Whether a gemm uses one BLAS thread or the limit is measured per shape (Note [BLAS threads]
+// in blas_threads.cpp): a multi-threaded gemm slows down several-fold when another process holds a
+// core, so under load the one-thread arm wins and is taken.
+// The cores are shared by two sets of threads: the engine's pool (ThreadPool) and OpenBLAS's own
+// threads, which run every multi-threaded gemm and, after one, keep spinning (sched_yield) for a
+// while (OpenBLAS's THREAD_TIMEOUT, ~0.1 s) before they sleep. Anything the pool wakes while they
+// spin, or while a gemm runs, is a third busy thread on a 2-core machine: it preempts a gemm thread
+// (OpenBLAS's level-3 threads then spin at their sync points) or fights the spinner for a core. So:
+//  1. A program with gemms, run with a BLAS limit above one, runs sequentially on the calling
+//     thread: each gemm gets the cores through OpenBLAS, and no pool work ever runs concurrently
+//     with it. Its other steps split across the pool only when very large (kGemmProgramMinGrains
+//     grains, ~1M elements), where a contended wake-up is amortised.
+//  2. Otherwise (no gemms, or a BLAS limit of one) independent branches (Program::numLanes > 1) run
+//     as a dependency graph (Step::after) on the pool: idle threads pick up ready steps while the
+//     kernels inside them can still split (Note [Thread pool] explains why nesting is safe). Gemms
+//     never run concurrently with each other: a gemm that becomes ready while another runs is
+//     deferred until that one finishes, the worker moving on to other ready steps.
 //  3. Within a step, elementwise, fused, reduction and layout kernels split their range across the
 //     pool (ThreadPool::parallelFor) only from ThreadPool::kDefaultMinGrains grains up (more than
-//     64K elements): below that the wake-up costs more than the second thread saves.
+//     64K elements): below that the wake-up costs more than the second thread saves. Chunks are
+//     taken dynamically (4 per thread), so a worker that lost its core delays one chunk, not a
+//     static half of the range.
 //  4. Idle pool workers block on a condition variable; they never spin.
 // The figures behind rules 1 and 2 (W4 with and without pool work next to its gemms; two 1024x1024
 // gemms concurrent on one OpenBLAS thread each against one after the other on two) are in
-// bench/RESULTS.md, "Engine-internal measurements".
+// bench/RESULTS.md, "Engine-internal measurements"; W10 there measures the policy under load.
 // Programs with host callbacks run sequentially on the calling thread, because the Java callback
 // must run on the thread that called run() (it is attached to the JVM).
 #include <algorithm>
@@ -37,6 +45,7 @@
 
 #include "core/common.h"
 #include "core/thread_pool.h"
+#include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
 
 namespace adjoint {
@@ -284,7 +293,7 @@ void executeProgram(const Program& p, void* const* slots, const ExecContext& ctx
     std::string stats = recordRun(p, t0, t1, times);
     if (printThis) printProfile(p, times, t0, t1, mode, stats);
   };
-  const bool blasOwnsCores = openblas_get_num_threads() > 1 && hasGemm(p);   // Note [Threading policy]
+  const bool blasOwnsCores = blasThreadLimit() > 1 && hasGemm(p);   // Note [Threading policy]
   if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p)) {
     ThreadPool::MinGrainsScope grains(blasOwnsCores ? kGemmProgramMinGrains : ThreadPool::kDefaultMinGrains);
     for (size_t i = 0; i < p.steps.size(); ++i) timedStep(p, p.steps[i], slots, ctx, tp ? tp + i : nullptr);

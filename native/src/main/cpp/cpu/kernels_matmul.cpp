@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/common.h"
+#include "cpu/blas_threads.h"
 #include "cpu/kernels.h"
 
 namespace adjoint {
@@ -41,6 +42,7 @@ void checkBlas(const Gemm& g, const TensorDesc& da, const TensorDesc& db, const 
 
 template <class T>
 void gemm(const Gemm& g, const T* a, const T* b, T* c) {
+  BlasThreadChoice threads(g.m, g.n, g.k, g.ta, g.tb, (int)sizeof(T));   // Note [BLAS threads]
   CBLAS_TRANSPOSE ta = g.ta ? CblasTrans : CblasNoTrans, tb = g.tb ? CblasTrans : CblasNoTrans;
   if constexpr (sizeof(T) == 4)
     cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, (float)g.alpha, a, (blasint)g.lda, b, (blasint)g.ldb, (float)g.beta, c, (blasint)std::max<int64_t>(1, g.n));

@@ -43,6 +43,10 @@ public final class Adjoint {
         + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
   }
 
+  /**
+   * The engine's worker threads, the calling thread included: {@code ADJOINT_THREADS} at start, else the CPUs
+   * this process may use (its affinity mask, capped by a container's CPU quota).
+   */
   public static int threads() {
     return AdjointEngine.threads();
   }
@@ -53,9 +57,29 @@ public final class Adjoint {
     Engine.run(() -> AdjointEngine.setThreads(n));
   }
 
+  /**
+   * The most OpenBLAS threads one matmul may use (default: {@code ADJOINT_BLAS_THREADS}, else the engine's
+   * thread count). Whether a matmul of a given shape runs on one thread or on {@code n} is measured while the
+   * program runs and the faster is taken, so a machine another process loads does not make multi-threaded
+   * GEMMs crawl (README, "Threads").
+   */
   public static void setBlasThreads(int n) {
     if (n < 1) throw new AdjointException("BLAS threads must be >= 1, got " + n);
     Engine.run(() -> AdjointEngine.setBlasThreads(n));
+  }
+
+  /**
+   * Every matmul large enough for OpenBLAS to thread uses exactly {@code n} threads, without the per-shape
+   * measurement of {@link #setBlasThreads(int)} (the fixed setting; also {@code ADJOINT_BLAS_ADAPTIVE=0}).
+   */
+  public static void pinBlasThreads(int n) {
+    if (n < 1) throw new AdjointException("BLAS threads must be >= 1, got " + n);
+    Engine.run(() -> AdjointEngine.pinBlasThreads(n));
+  }
+
+  /** The BLAS thread limit set by {@link #setBlasThreads(int)} or {@link #pinBlasThreads(int)}. */
+  public static int blasThreads() {
+    return AdjointEngine.blasThreads();
   }
 
   /** Number of CUDA devices usable now (0 without a backend, driver or GPU). */

@@ -69,7 +69,9 @@ void setHostCallback(HostCallback callback);
 std::string version();
 std::string blasInfo();          // OpenBLAS config string, core name, thread count
 int blasThreads();
-void setBlasThreads(int n);
+void setBlasThreads(int n);      // at most n per gemm, chosen per shape by measurement
+void pinBlasThreads(int n);      // exactly n for every gemm OpenBLAS would thread (no per-shape choice)
+bool blasThreadsPinned();
 int threads();                   // worker threads for elementwise kernels and independent branches
 void setThreads(int n);
 // Loads a backend library (cuda-kernels) with dlopen. Throws Error naming the path and dlerror().

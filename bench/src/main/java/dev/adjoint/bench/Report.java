@@ -100,6 +100,41 @@ public final class Report {
     }
     sb.append("\nratio = time / ideal time, same run, same params (1.00 is the ideal; higher is slower).")
         .append(" For libtorch rows the reference is Adjoint's own benchmark: ratio > 1 means libtorch is slower.\n");
+    sb.append(threadPolicyTable(rows));
+    return sb.toString();
+  }
+
+  /**
+   * W10: for each benchmark method and load of a class with a {@code policy} parameter, the default policy's
+   * time against the best pinned one in the same run (target: at most 1.2).
+   */
+  static String threadPolicyTable(List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    Map<String, List<Row>> groups = new LinkedHashMap<>();
+    for (Row r : rows) {
+      if (!r.params.containsKey("policy")) continue;
+      Map<String, String> rest = new LinkedHashMap<>(r.params);
+      rest.remove("policy");
+      groups.computeIfAbsent(r.method + " " + rest, k -> new ArrayList<>()).add(r);
+    }
+    if (groups.isEmpty()) return "";
+    sb.append("\nW10, default thread policy against the best pinned one (same run):\n\n");
+    sb.append("| benchmark | params | default | best pinned | ratio | target 1.2 |\n|---|---|---:|---:|---:|---|\n");
+    for (List<Row> g : groups.values()) {
+      Row def = null, best = null;
+      for (Row r : g) {
+        if (r.params.get("policy").equals("default")) def = r;
+        else if (best == null || r.seconds < best.seconds) best = r;
+      }
+      if (def == null || best == null) continue;
+      Map<String, String> rest = new LinkedHashMap<>(def.params);
+      rest.remove("policy");
+      double ratio = def.seconds / best.seconds;
+      sb.append("| ").append(def.method).append(" | ").append(rest).append(" | ").append(fmt(def.score, def.error, def.unit))
+          .append(" | ").append(fmt(best.score, best.error, best.unit)).append(" (").append(best.params.get("policy"))
+          .append(") | ").append(String.format(Locale.ROOT, "%.2f", ratio)).append(" | ")
+          .append(ratio <= 1.2 ? "met" : "missed").append(" |\n");
+    }
     return sb.toString();
   }
 
@@ -110,6 +145,7 @@ public final class Report {
       case "SinSecondDerivBench" -> "W3";
       case "TrainStepBench" -> "W4";
       case "MixedSecondDerivBench" -> "W5";
+      case "LoadedThreadsBench" -> "W10";
       default -> cls.startsWith("Torch") ? workload(cls.substring(5)) + " libtorch" : "";
     };
   }

@@ -51,6 +51,10 @@ public class AdjointEngine {
 
   public static native void setBlasThreads(int n);
 
+  public static native void pinBlasThreads(int n);
+
+  public static native @Cast("bool") boolean blasThreadsPinned();
+
   public static native int threads();
 
   public static native void setThreads(int n);
