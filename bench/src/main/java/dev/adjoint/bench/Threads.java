@@ -11,7 +11,11 @@ import org.bytedeco.openblas.global.openblas_full;
 final class Threads {
   private Threads() {}
 
+  /** The OpenBLAS thread count raw ideals run with ({@link Blas#sgemm}). */
+  static volatile int blas = 1;
+
   static void use(int n) {
+    blas = n;
     Adjoint.setThreads(n);
     Adjoint.setBlasThreads(n);
     openblas_full.openblas_set_num_threads(n);
