@@ -20,8 +20,8 @@ final class Blas {
       boolean transA, boolean transB, int m, int n, int k, FloatPointer a, FloatPointer b, FloatPointer c) {
     // The engine sets OpenBLAS's process-wide thread count gemm by gemm (Note [BLAS threads]), so the raw
     // ideal sets the benchmark's count before every call (a few ns) instead of trusting the last one.
-    if (org.bytedeco.openblas.global.openblas_nolapack.openblas_get_num_threads() != Threads.blas)
-      org.bytedeco.openblas.global.openblas_nolapack.openblas_set_num_threads(Threads.blas);
+    if (org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads() != Threads.blas)
+      org.bytedeco.openblas.global.openblas_full.openblas_set_num_threads(Threads.blas);
     cblas_sgemm(
         CblasRowMajor,
         transA ? CblasTrans : CblasNoTrans,
