@@ -2,6 +2,7 @@ package dev.adjoint;
 
 import dev.adjoint.internal.BpropCall;
 import dev.adjoint.internal.CompileCache;
+import dev.adjoint.internal.Storage;
 import dev.adjoint.internal.Compiled;
 import dev.adjoint.internal.Engine;
 import dev.adjoint.internal.Feed;
@@ -79,8 +80,71 @@ public abstract class Cell implements AutoCloseable {
     if (args == null) throw new AdjointException(name() + ": call arguments are null");
     if (Trace.current() != null) return invoke(args);
     beforeCall();
+    LastCall l = last;
+    if (l != null) {
+      Tensor[] tensors = l.match(args);
+      if (tensors != null && l.compiled.tryEnter()) {
+        CompileCache.touch(l.compiled);
+        return l.compiled.runEntered(tensors);
+      }
+    }
     List<Tensor> flat = flatten(args);
-    return compiledFor(args, flat).runEntered(flat.toArray(new Tensor[0]));
+    Tensor[] tensors = flat.toArray(new Tensor[0]);
+    Compiled c = compiledFor(args, flat);
+    last = LastCall.of(args, tensors, c);
+    return c.runEntered(tensors);
+  }
+
+  /**
+   * Note [Last signature]: a call's cache key is a string of its argument structure, dtypes, shapes and
+   * device; building and hashing it was about half of the Java side of a small call. A cell called again
+   * with tensors of the same dtypes, shapes and device as its last call (the training-loop case) reuses
+   * that call's compiled graph after a check of those fields, without the key. Only calls whose arguments
+   * are all plain tensors take this path; the graph is entered as the cache would enter it (a graph
+   * evicted or closed meanwhile refuses, and the call takes the cache path).
+   */
+  private volatile LastCall last;
+
+  private static final class LastCall {
+    final DType[] dtypes;
+    final long[][] shapes;
+    final Device device;
+    final Compiled compiled;
+
+    private LastCall(DType[] dtypes, long[][] shapes, Device device, Compiled compiled) {
+      this.dtypes = dtypes;
+      this.shapes = shapes;
+      this.device = device;
+      this.compiled = compiled;
+    }
+
+    /** The signature of {@code args} if they are all concrete tensors (at least one), else null. */
+    static LastCall of(Value[] args, Tensor[] tensors, Compiled c) {
+      if (args.length == 0 || args.length != tensors.length) return null;
+      DType[] dt = new DType[args.length];
+      long[][] sh = new long[args.length][];
+      for (int i = 0; i < args.length; i++) {
+        if (!(args[i] instanceof Tensor t) || t.isSymbolic()) return null;
+        dt[i] = t.dtype();
+        sh[i] = t.shape();
+      }
+      return new LastCall(dt, sh, tensors[0].storage().device, c);
+    }
+
+    /** {@code args} as tensors when they match this signature, else null (the cache decides). */
+    Tensor[] match(Value[] args) {
+      if (args.length != dtypes.length) return null;
+      Tensor[] out = new Tensor[args.length];
+      for (int i = 0; i < args.length; i++) {
+        if (!(args[i] instanceof Tensor t) || t.isSymbolic() || t.dtype() != dtypes[i]
+            || !Arrays.equals(t.shapeRef(), shapes[i]))
+          return null;
+        Storage st = t.storage;
+        if (st == null || !st.device.equals(device)) return null;
+        out[i] = t;
+      }
+      return out;
+    }
   }
 
   /**
@@ -206,6 +270,7 @@ public abstract class Cell implements AutoCloseable {
    */
   @Override
   public void close() {
+    last = null;
     cache.clear();
   }
 

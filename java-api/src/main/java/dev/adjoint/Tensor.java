@@ -193,6 +193,11 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return node;
   }
 
+  /** The shape array itself, not a copy: for the call path's signature check only (never modified). */
+  long[] shapeRef() {
+    return shape;
+  }
+
   Storage storage() {
     if (node != null)
       throw new AdjointException(

@@ -25,6 +25,12 @@ public final class CompileCache<K> {
     volatile long lastUse;
     final Thread owner = Thread.currentThread();
 
+    /** The later of this entry's stamp and its graph's (a call that bypassed the cache stamps the graph). */
+    long recency() {
+      Compiled c = value;
+      return c == null ? lastUse : Math.max(lastUse, c.lastUse);
+    }
+
     boolean done() {
       return value != null || failure != null;
     }
@@ -108,7 +114,7 @@ public final class CompileCache<K> {
         for (Map.Entry<K, Entry> m : map.entrySet()) {
           Entry x = m.getValue();
           if (x == e || !x.done()) continue;
-          if (oldest == null || x.lastUse < oldest.getValue().lastUse) oldest = m;
+          if (oldest == null || x.recency() < oldest.getValue().recency()) oldest = m;
         }
         if (oldest == null) break;
         map.remove(oldest.getKey(), oldest.getValue());
@@ -117,6 +123,11 @@ public final class CompileCache<K> {
     }
     for (Compiled old : evicted) old.close();
     return c;
+  }
+
+  /** Stamps a graph used without {@link #acquire} (Note [Last signature] in Cell), for LRU eviction. */
+  public static void touch(Compiled c) {
+    c.lastUse = ++tick;
   }
 
   public int size() {

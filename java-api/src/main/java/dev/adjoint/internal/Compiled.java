@@ -1,6 +1,7 @@
 package dev.adjoint.internal;
 
 import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
 import dev.adjoint.Device;
 import dev.adjoint.Parameter;
 import dev.adjoint.Tensor;
@@ -40,9 +41,14 @@ public final class Compiled implements AutoCloseable {
   private final Value structure;
   private final int numOutputs;
   private final long outputBytes;
+  private final DType[] outDtypes;
+  private final long[][] outShapes;
+  private final long[] outBytes;
   private final boolean updatesParameters, capturesParameters;
   private final String label;
   final Device device;
+  /** Last use by a call that bypassed the cache (CompileCache.touch); racy on purpose, a recency hint. */
+  volatile long lastUse;
 
   // Lifecycle: runs in flight, plus CLOSED once close() was called, plus FREED once the instances are.
   private static final int CLOSED = 1 << 30, FREED = 1 << 29, RUNS = FREED - 1;
@@ -53,8 +59,16 @@ public final class Compiled implements AutoCloseable {
 
   private Compiled(
       AdjointEngine.Executable exe, Feed[] feeds, Value structure, int numOutputs, long outputBytes,
-      boolean updatesParameters, String label, Device device) {
+      boolean updatesParameters, String label, Device device, List<Tensor> leaves) {
     this.prototype = exe;
+    this.outDtypes = new DType[leaves.size()];
+    this.outShapes = new long[leaves.size()][];
+    this.outBytes = new long[leaves.size()];
+    for (int i = 0; i < leaves.size(); i++) {
+      outDtypes[i] = leaves.get(i).dtype();
+      outShapes[i] = leaves.get(i).shape();
+      outBytes[i] = Shapes.byteSize(label, outDtypes[i], outShapes[i]);
+    }
     this.feeds = feeds;
     this.structure = structure;
     this.numOutputs = numOutputs;
@@ -97,7 +111,7 @@ public final class Compiled implements AutoCloseable {
       COMPILATIONS.incrementAndGet();
       return new Compiled(
           exe, trace.feeds.toArray(new Feed[0]), Structure.map(out, t -> t), leaves.size(), outBytes,
-          !updated.isEmpty(), label, trace.device);
+          !updated.isEmpty(), label, trace.device, leaves);
     } finally {
       trace.release();
     }
@@ -129,26 +143,14 @@ public final class Compiled implements AutoCloseable {
                 label + ": input " + i + " is on " + s.device + " but this graph was compiled for " + device);
           AdjointEngine.Buffer b = s.acquire();
           held[numHeld++] = s;
-          final int k = i;
-          final AdjointEngine.Executable e = exe;
-          Engine.run(() -> e.setInput(k, b));
+          bind(exe, i, b);
         }
-        try {
-          final AdjointEngine.Executable e = exe;
-          Engine.run(e::run);
-        } catch (AdjointException e) {
-          Throwable cause = HostFunctions.takeFailure();
-          if (cause == null) throw e;
-          if (cause instanceof AdjointException ae && ae.getMessage().startsWith("host callback"))
-            throw new AdjointException(ae.getMessage(), ae);
-          throw new AdjointException("host callback failed: " + cause, cause);
-        }
+        execute(exe);
+        // Output descriptors are fixed at compile time: the Storage is made without asking the engine.
+        if (numOutputs == 1 && structure instanceof Tensor)
+          return Access.concrete(output(exe, 0));
         List<Tensor> outs = new ArrayList<>(numOutputs);
-        for (int i = 0; i < numOutputs; i++) {
-          final int k = i;
-          final AdjointEngine.Executable e = exe;
-          outs.add(Access.concrete(new Storage(Engine.call(() -> e.takeOutput(k)))));
-        }
+        for (int i = 0; i < numOutputs; i++) outs.add(Access.concrete(output(exe, i)));
         return Structure.unflatten(structure, outs.iterator());
       } finally {
         if (write) ParameterLock.unlockWrite();
@@ -162,6 +164,57 @@ public final class Compiled implements AutoCloseable {
       leave();
     }
   }
+
+  // The native calls of a run, each turning an engine error into an AdjointException (as Engine.call does,
+  // without a lambda per call: this is the per-call path, W1 and W5 in bench/).
+  private static void bind(AdjointEngine.Executable exe, int i, AdjointEngine.Buffer b) {
+    try {
+      exe.setInput(i, b);
+    } catch (AdjointException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new AdjointException(e.getMessage(), e);
+    }
+  }
+
+  private static void execute(AdjointEngine.Executable exe) {
+    try {
+      exe.run();
+    } catch (RuntimeException e) {
+      Throwable cause = HostFunctions.takeFailure();
+      if (cause == null) throw e instanceof AdjointException ae ? ae : new AdjointException(e.getMessage(), e);
+      if (cause instanceof AdjointException ae && ae.getMessage().startsWith("host callback"))
+        throw new AdjointException(ae.getMessage(), ae);
+      throw new AdjointException("host callback failed: " + cause, cause);
+    }
+  }
+
+  private Storage output(AdjointEngine.Executable exe, int k) {
+    AdjointEngine.Buffer b;
+    try {
+      b = exe.takeOutput(k);
+    } catch (AdjointException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new AdjointException(e.getMessage(), e);
+    }
+    if (!outputsVerified) verifyOutput(b, k);
+    return new Storage(b, outDtypes[k], outShapes[k].clone(), device, outBytes[k]);
+  }
+
+  /** Once per graph: the engine's output descriptors are the traced ones (a mismatch is an engine bug). */
+  private volatile boolean outputsVerified;
+
+  private void verifyOutput(AdjointEngine.Buffer b, int k) {
+    DType dt = Access.dtype(b.dtype());
+    long[] shape = new long[b.rank()];
+    for (int i = 0; i < shape.length; i++) shape[i] = b.dim(i);
+    if (dt != outDtypes[k] || !java.util.Arrays.equals(shape, outShapes[k]) || b.bytes() != outBytes[k])
+      throw new AdjointException(label + ": output " + k + " is " + dt + " " + Format.shape(shape) + " but was traced as "
+          + outDtypes[k] + " " + Format.shape(outShapes[k]) + " (an engine bug: please report it)");
+    if (k == numOutputs - 1) outputsVerified = true;
+  }
+
 
   private void enter() {
     if (!tryEnter()) throw new AdjointException(label + ": this compiled graph was closed (its cell was closed or evicted)");

@@ -36,16 +36,29 @@ public final class Storage implements AutoCloseable {
   final long bytes;
 
   Storage(AdjointEngine.Buffer buffer) {
+    this(buffer, Access.dtype(buffer.dtype()), shapeOf(buffer), Access.device(buffer.device()), buffer.bytes());
+  }
+
+  /**
+   * A buffer whose dtype, shape, device and byte size the caller already knows (a compiled graph's output:
+   * they are fixed at compile time), without asking the engine for each of them.
+   */
+  Storage(AdjointEngine.Buffer buffer, DType dtype, long[] shape, Device device, long bytes) {
     this.buffer = buffer;
-    this.dtype = Access.dtype(buffer.dtype());
-    int rank = buffer.rank();
-    this.shape = new long[rank];
-    for (int i = 0; i < rank; i++) shape[i] = buffer.dim(i);
-    this.device = Access.device(buffer.device());
-    this.bytes = buffer.bytes();
+    this.dtype = dtype;
+    this.shape = shape;
+    this.device = device;
+    this.bytes = bytes;
     NativeMemory.add(bytes);
     this.cleanable = CLEANER.register(this, new Release(buffer, bytes));
     LIVE.incrementAndGet();
+  }
+
+  private static long[] shapeOf(AdjointEngine.Buffer buffer) {
+    int rank = buffer.rank();
+    long[] shape = new long[rank];
+    for (int i = 0; i < rank; i++) shape[i] = buffer.dim(i);
+    return shape;
   }
 
   public static Storage allocate(Device device, DType dtype, long[] shape) {
