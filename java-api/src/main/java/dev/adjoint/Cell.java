@@ -106,44 +106,68 @@ public abstract class Cell implements AutoCloseable {
   private volatile LastCall last;
 
   private static final class LastCall {
-    final DType[] dtypes;
+    private static final Object TENSOR = new Object();
+    final Object[] skeleton; // per argument: TENSOR, or an Object[] of its tuple's items' skeletons
+    final DType[] dtypes; // per leaf, in flattening order
     final long[][] shapes;
     final Device device;
     final Compiled compiled;
 
-    private LastCall(DType[] dtypes, long[][] shapes, Device device, Compiled compiled) {
+    private LastCall(Object[] skeleton, DType[] dtypes, long[][] shapes, Device device, Compiled compiled) {
+      this.skeleton = skeleton;
       this.dtypes = dtypes;
       this.shapes = shapes;
       this.device = device;
       this.compiled = compiled;
     }
 
-    /** The signature of {@code args} if they are all concrete tensors (at least one), else null. */
+    /** The signature of {@code args} (leaves {@code tensors}, all concrete, at least one), else null. */
     static LastCall of(Value[] args, Tensor[] tensors, Compiled c) {
-      if (args.length == 0 || args.length != tensors.length) return null;
-      DType[] dt = new DType[args.length];
-      long[][] sh = new long[args.length][];
-      for (int i = 0; i < args.length; i++) {
-        if (!(args[i] instanceof Tensor t) || t.isSymbolic()) return null;
-        dt[i] = t.dtype();
-        sh[i] = t.shape();
+      if (tensors.length == 0) return null;
+      Object[] sk = new Object[args.length];
+      for (int i = 0; i < args.length; i++) sk[i] = skeleton(args[i]);
+      DType[] dt = new DType[tensors.length];
+      long[][] sh = new long[tensors.length][];
+      for (int i = 0; i < tensors.length; i++) {
+        if (tensors[i].isSymbolic()) return null;
+        dt[i] = tensors[i].dtype();
+        sh[i] = tensors[i].shape();
       }
-      return new LastCall(dt, sh, tensors[0].storage().device, c);
+      return new LastCall(sk, dt, sh, tensors[0].storage().device, c);
     }
 
-    /** {@code args} as tensors when they match this signature, else null (the cache decides). */
+    private static Object skeleton(Value v) {
+      if (v instanceof Tensor) return TENSOR;
+      Tuple t = (Tuple) v;
+      Object[] items = new Object[t.size()];
+      for (int i = 0; i < items.length; i++) items[i] = skeleton(t.get(i));
+      return items;
+    }
+
+    /** The leaves of {@code args} when they match this signature, else null (the cache decides). */
     Tensor[] match(Value[] args) {
-      if (args.length != dtypes.length) return null;
-      Tensor[] out = new Tensor[args.length];
-      for (int i = 0; i < args.length; i++) {
-        if (!(args[i] instanceof Tensor t) || t.isSymbolic() || t.dtype() != dtypes[i]
-            || !Arrays.equals(t.shapeRef(), shapes[i]))
-          return null;
+      if (args.length != skeleton.length) return null;
+      Tensor[] out = new Tensor[dtypes.length];
+      int n = 0;
+      for (int i = 0; i < args.length; i++) if ((n = collect(args[i], skeleton[i], out, n)) < 0) return null;
+      return n == out.length ? out : null;
+    }
+
+    /** Puts the leaves of {@code v} at {@code out[n...]}; the next position, or -1 on any mismatch. */
+    private int collect(Value v, Object sk, Tensor[] out, int n) {
+      if (sk == TENSOR) {
+        if (!(v instanceof Tensor t) || n >= out.length || t.isSymbolic() || t.dtype() != dtypes[n]
+            || !Arrays.equals(t.shapeRef(), shapes[n]))
+          return -1;
         Storage st = t.storage;
-        if (st == null || !st.device.equals(device)) return null;
-        out[i] = t;
+        if (st == null || !st.device.equals(device)) return -1;
+        out[n] = t;
+        return n + 1;
       }
-      return out;
+      Object[] items = (Object[]) sk;
+      if (!(v instanceof Tuple tu) || tu.size() != items.length) return -1;
+      for (int i = 0; i < items.length && n >= 0; i++) n = collect(tu.get(i), items[i], out, n);
+      return n;
     }
   }
 

@@ -113,6 +113,32 @@ class CallPathTest {
   }
 
   @Test
+  void tupleArgumentsMatchByStructure() {
+    Cell mimo = new Cell() {
+      @Override
+      public dev.adjoint.Value construct(Tensor... in) {
+        return Tuple.of(Ops.mul(in[0], in[1]), Ops.add(in[0], in[1]));
+      }
+    };
+    Cell g = GradOperation.builder().getAll(true).sensParam(true).build().of(mimo);
+    try (Tensor a = Tensor.of(new float[] {2}); Tensor b = Tensor.of(new float[] {3});
+        Tensor one = Tensor.of(new float[] {1}); Tensor zero = Tensor.of(new float[] {0})) {
+      for (int i = 0; i < 3; i++) {
+        Tuple r = g.call(a, b, Tuple.of(one, zero)).asTuple(); // d(ab): (b, a)
+        assertArrayEquals(new float[] {3}, r.tensor(0).toFloatArray());
+        assertArrayEquals(new float[] {2}, r.tensor(1).toFloatArray());
+        r = g.call(a, b, Tuple.of(zero, one)).asTuple(); // d(a+b): (1, 1)
+        assertArrayEquals(new float[] {1}, r.tensor(0).toFloatArray());
+        assertArrayEquals(new float[] {1}, r.tensor(1).toFloatArray());
+      }
+      assertEquals(1, g.compiledSignatures());
+      // Same leaves, other structure: refused by the net's output structure, not mistaken for the last call.
+      assertThrows(AdjointException.class, () -> g.call(a, b, Tuple.of(Tuple.of(one), zero)));
+      assertThrows(AdjointException.class, () -> g.call(a, b, one, zero));
+    }
+  }
+
+  @Test
   void manyThreadsOnOneSignature() throws Exception {
     Cell grad = new GradOperation().of(SQUARE_SUM);
     ExecutorService pool = Executors.newFixedThreadPool(4);
