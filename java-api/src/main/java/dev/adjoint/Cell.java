@@ -44,6 +44,13 @@ public abstract class Cell implements AutoCloseable {
   private final List<Parameter> registered = new ArrayList<>();
   private final CompileCache<String> cache = new CompileCache<>(this::name, Adjoint::cellCacheCapacity);
   private volatile Boolean hasBprop;
+  /** Training mode (the default) or evaluation mode: Note [Modes]. */
+  private volatile boolean training = true;
+  /** The modes of this cell's tree as last computed, and the {@link #MODE_EPOCH} they were computed at. */
+  private volatile String modeKey = "";
+  private volatile long modeEpoch = 0;
+  /** Bumped by every train()/eval(): a cell recomputes its tree's modes only after one. */
+  private static final java.util.concurrent.atomic.AtomicLong MODE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
   /** Inlined cells on this thread's trace: a cell that calls itself without end is an error, not a StackOverflowError. */
   private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
   static final int MAX_DEPTH = 512;
@@ -121,6 +128,7 @@ public abstract class Cell implements AutoCloseable {
         throw new AdjointException(name() + ": argument " + i + " is on " + d + " but argument 0 is on " + device);
       key.append(t.dtype()).append(Arrays.toString(t.shape())).append(';');
     }
+    key.append(modeKey());
     if (device == null) { // no tensor arguments: run where the parameters live
       List<Parameter> params = allParams();
       device = params.isEmpty() ? Device.CPU : params.get(0).device();
@@ -128,6 +136,56 @@ public abstract class Cell implements AutoCloseable {
     key.append(device);
     final Device d = device;
     return cache.acquire(key.toString(), () -> compile(args, d));
+  }
+
+  // ------------------------------------------------------------------ modes
+
+  /**
+   * Note [Modes]: every cell is in training mode (the default) or evaluation mode; {@link #train()} and
+   * {@link #eval()} set the mode of a cell and of every cell it holds (found as parameters are: Note
+   * [Parameter discovery]), and a cell's {@code construct} may read {@link #isTraining()} while it is
+   * traced ({@code nn.Dropout} is the identity in evaluation mode). Since the mode changes what is
+   * traced, the modes of a cell's whole tree are part of the key of its compiled graphs: after a mode
+   * change the next call compiles (or finds) the graph of the new modes, never a stale one, and
+   * switching back reuses the graph already compiled. The key is recomputed only after some train() or
+   * eval() call, so a model whose modes never change pays nothing for it.
+   */
+  public final Cell train() {
+    return train(true);
+  }
+
+  /** Evaluation mode for this cell and every cell it holds (Note [Modes]): dropout becomes the identity. */
+  public final Cell eval() {
+    return train(false);
+  }
+
+  /** Training ({@code true}) or evaluation mode for this cell and every cell it holds (Note [Modes]). */
+  public final Cell train(boolean on) {
+    walkCells(this, c -> c.training = on);
+    MODE_EPOCH.incrementAndGet();
+    return this;
+  }
+
+  /** Whether this cell is in training mode (the default; Note [Modes]). */
+  public final boolean isTraining() {
+    return training;
+  }
+
+  /** The modes of every cell in this cell's tree, "" when all train (the key part of Note [Modes]). */
+  private String modeKey() {
+    long epoch = MODE_EPOCH.get();
+    if (epoch == 0) return "";
+    if (modeEpoch != epoch) {
+      StringBuilder b = new StringBuilder();
+      boolean[] anyEval = {false};
+      walkCells(this, c -> {
+        b.append(c.training ? 'T' : 'E');
+        anyEval[0] |= !c.training;
+      });
+      modeKey = anyEval[0] ? "|mode " + b : "";
+      modeEpoch = epoch;
+    }
+    return modeKey;
   }
 
   /** Convenience for the common case of tensor arguments and a tensor result. */
@@ -347,6 +405,22 @@ public abstract class Cell implements AutoCloseable {
 
   private interface Visitor {
     void parameter(String path, Parameter p);
+
+    /** Each cell of the tree, once, before its parameters. */
+    default void cell(Cell c) {}
+  }
+
+  /** Calls {@code f} on this cell and every cell it holds, each once, in discovery order. */
+  private static void walkCells(Cell root, java.util.function.Consumer<Cell> f) {
+    walk(root, "", Collections.newSetFromMap(new IdentityHashMap<>()), new Visitor() {
+      @Override
+      public void parameter(String path, Parameter p) {}
+
+      @Override
+      public void cell(Cell c) {
+        f.accept(c);
+      }
+    });
   }
 
   private static String join(String prefix, String segment) {
@@ -356,6 +430,7 @@ public abstract class Cell implements AutoCloseable {
 
   private static void walk(Cell cell, String prefix, Set<Object> seen, Visitor v) {
     if (!seen.add(cell)) return;
+    v.cell(cell);
     List<Class<?>> chain = new ArrayList<>();
     for (Class<?> c = cell.getClass(); c != null && c != Cell.class; c = c.getSuperclass()) chain.add(0, c);
     for (Class<?> c : chain) fields(cell, c, prefix, seen, v);
