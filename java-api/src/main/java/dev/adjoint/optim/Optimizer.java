@@ -43,6 +43,11 @@ import java.util.function.IntToDoubleFunction;
  * so the rate changes every step without recompiling. State (moments, step counts) lives in non-trainable
  * parameters made with {@link #state}; {@link #close()} frees them. {@link #steps()} and the state are what a
  * checkpoint saves ({@code dev.adjoint.io.Checkpoint}).
+ *
+ * <p>Parameter groups ({@link ParamGroup}): an optimizer built from groups gives each parameter its group's
+ * hyperparameters; {@link #lr(Tensor)} is already the parameter's group rate, {@link #groupOf(int)} gives the
+ * group of parameter i for the others, and {@link #acceptSettings} refuses settings an optimizer does not
+ * have. A user-written optimizer takes groups the same way: {@code super(groups, lr)}.
  */
 public abstract class Optimizer implements AutoCloseable {
   private final ParameterTuple params;
