@@ -357,6 +357,46 @@ class PowRandomDropoutTest {
     assertEquals(2.0, d.step.item());
   }
 
+  static Sequential dropoutNet() {
+    Random rng = new Random(5);
+    return new Sequential(new Linear(4, 16, true, rng, DType.FLOAT64), Activation.tanh(), new Dropout(0.25, 9), new Linear(16, 1, true, rng, DType.FLOAT64));
+  }
+
+  @Test
+  void trainingWithDropoutCompilesOnceAndResumesBitForBit(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    Tensor x = Tensor.uniform(1, DType.FLOAT64, -1, 1, 32, 4), t = Tensor.uniform(2, DType.FLOAT64, -1, 1, 32, 1);
+    Sequential net = dropoutNet();
+    Cell mse = Cell.of(in -> Ops.mean(Ops.square(Ops.sub(net.apply(in[0]), in[1]))));
+    net.eval();   // evaluation: no dropout
+    double before = mse.apply(x, t).item();
+    net.train();
+    dev.adjoint.optim.SGD sgd = new dev.adjoint.optim.SGD(net.trainableParams(), 0.05, 0.9, false, 0);
+    Cell step = sgd.step(mse);
+    step.apply(x, t).close();
+    long compiled = Adjoint.compilations();
+    double[] losses = new double[60];
+    for (int k = 0; k < 60; k++) {
+      losses[k] = step.apply(x, t).item();
+      if (k == 4) dev.adjoint.io.Checkpoint.save(dir.resolve("drop.safetensors"), net, sgd);
+    }
+    assertEquals(compiled, Adjoint.compilations(), "the dropout step compiles once");
+    Dropout d = (Dropout) net.layers.get(2);
+    assertEquals(61.0, d.step.item(), "one mask per step");
+    net.eval();
+    double after = mse.apply(x, t).item();
+    net.train();
+    assertTrue(after < 0.85 * before, "training with dropout reduces the evaluation loss: " + before + " -> " + after);
+    // resume from step 6 (after 1 + 5 calls): the same masks, the same parameters, bit for bit
+    Sequential again = dropoutNet();
+    dev.adjoint.optim.SGD sgd2 = new dev.adjoint.optim.SGD(again.trainableParams(), 0.05, 0.9, false, 0);
+    dev.adjoint.io.Checkpoint.load(dir.resolve("drop.safetensors"), again, sgd2);
+    assertEquals(6.0, ((Dropout) again.layers.get(2)).step.item());
+    Cell step2 = sgd2.step(Cell.of(in -> Ops.mean(Ops.square(Ops.sub(again.apply(in[0]), in[1])))));
+    for (int k = 5; k < 60; k++) assertEquals(losses[k], step2.apply(x, t).item(), 0, "loss of step " + k);
+    for (int i = 0; i < net.trainableParams().size(); i++)
+      assertArrayEquals(net.trainableParams().get(i).toDoubleArray(), again.trainableParams().get(i).toDoubleArray(), 0);
+  }
+
   // ------------------------------------------------------------------ forward-only calls
 
   @Test
