@@ -81,7 +81,11 @@ public abstract class Cell implements AutoCloseable {
 
   // ------------------------------------------------------------------ calling
 
-  /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
+  /**
+   * Runs the cell: compiled and cached outside a trace, inlined inside one. A plain call is inference:
+   * it compiles the forward graph only (no gradient graph is built unless the cell is wrapped in a
+   * GradOperation, an Autodiff function or an optimizer's step).
+   */
   public final Value call(Value... args) {
     if (args == null) throw new AdjointException(name() + ": call arguments are null");
     if (Trace.current() != null) return invoke(args);

@@ -397,6 +397,27 @@ class PowRandomDropoutTest {
       assertArrayEquals(net.trainableParams().get(i).toDoubleArray(), again.trainableParams().get(i).toDoubleArray(), 0);
   }
 
+  @Test
+  void nestedGradientsThroughADropoutCellSeeOneMaskPerCall() {
+    Dropout d = new Dropout(0.5, 21);
+    // f(x) = sum(dropout(x)^3): d2f/dx2 = 6 m^3 x elementwise for the mask multipliers m (0 or 2)
+    Cell f = Cell.of(in -> Ops.sum(Ops.pow(d.apply(in[0]), 3)));
+    Cell second = new GradOperation().of(Cell.of(in -> Ops.sum(new GradOperation().of(f).call(in[0]).asTensor())));
+    Tensor x = Tensor.uniform(3, DType.FLOAT64, 0.5, 1.5, 40);
+    double[] xs = x.toDoubleArray();
+    for (int call = 1; call <= 3; call++) {
+      double[] h = second.apply(x).toDoubleArray();
+      assertEquals(call, d.step.item(), "the nested graph advances the step once per call");
+      int kept = 0;
+      for (int i = 0; i < h.length; i++) {
+        if (h[i] == 0) continue;
+        kept++;
+        assertEquals(6 * 8 * xs[i], h[i], 1e-12, "element " + i);
+      }
+      assertTrue(kept > 5 && kept < 35, "about half kept: " + kept);
+    }
+  }
+
   // ------------------------------------------------------------------ forward-only calls
 
   @Test
