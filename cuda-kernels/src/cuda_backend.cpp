@@ -348,6 +348,11 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
     case OP_zerosLike:
       launchFill(l, out.dtype, y, n, op == OP_onesLike ? 1.0 : 0.0);
       return;
+    case OP_randomUniform:
+      needInputs(step, 1);
+      if (step.attrs.size() < 2) fail("CUDA backend: randomUniform without its key attribute");
+      launchRandomUniform(l, out.dtype, (uint64_t)step.attrs[1], inDesc(0).dtype, inPtr(0), y, n);
+      return;
     case OP_matmul: {
       needInputs(step, 2);
       runMatmul(step, inDesc(0), inDesc(1), out, inPtr(0), inPtr(1), y, lane);

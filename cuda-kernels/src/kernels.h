@@ -38,6 +38,10 @@ void launchBinary(const Launch& l, int op, int dtype, const void* a, const void*
 // y[0..n) = value (converted to dtype; int32 too).
 void launchFill(const Launch& l, int dtype, void* y, int64_t n, double value);
 
+// y[0..n) = randomUniform(key, step of *counter, i) in dtype (adjoint/random.h, Note [Philox]);
+// counter is one element of counterDtype in device memory.
+void launchRandomUniform(const Launch& l, int dtype, uint64_t key, int counterDtype, const void* counter, void* y, int64_t n);
+
 // One fused elementwise step, interpreted per element in registers (one pass over memory).
 // Operand encoding: v >= 0 is physical register v; v < 0 is step input (-v - 1); kFusedNoOperand
 // marks an unused operand (b of a unary op, both of a constant).

@@ -19,6 +19,7 @@
 #include "adjoint/backend.h"
 #include "adjoint/backend_util.h"
 #include "adjoint/op_math.h"
+#include "adjoint/random.h"
 #include "special_values.h"
 
 using namespace adjoint;
@@ -248,6 +249,16 @@ static void gpuTests(Backend* be, int dtype) {
                r.run(makeStep(op), {a, b}, c.out), want);
     }
   }
+  // randomUniform: the same Philox bits as the host function (Note [Philox]), for a few steps and sizes.
+  for (int64_t n : {int64_t(1), int64_t(5), int64_t(1000003)})
+    for (double step : {0.0, 7.0}) {
+      const int64_t key = 12345;
+      std::vector<double> want(n);
+      for (int64_t i = 0; i < n; ++i)
+        want[i] = dtype == kFloat32 ? (double)random::uniform32(key, (uint64_t)step, (uint64_t)i) : random::uniform64(key, (uint64_t)step, (uint64_t)i);
+      HostTensor counter{{}, {step}};
+      r.expect("randomUniform n=" + std::to_string(n), r.run(makeStep(OP_randomUniform, {dtype, key, n}), {counter}, {n}), want);
+    }
   // Fill, onesLike, zerosLike, identity, reshape.
   r.expect("fill", r.run(makeStep(OP_fill, {dtype, 3, 5}, 2.5), {}, {3, 5}), std::vector<double>(15, 2.5));
   r.expect("fill negative", r.run(makeStep(OP_fill, {dtype, 4}, -1.0), {}, {4}), std::vector<double>(4, -1.0));

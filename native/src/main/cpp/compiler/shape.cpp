@@ -155,6 +155,7 @@ TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std
       expectFloat(op, in);
       return *in[0];
     case Family::Binary:
+    case Family::BinaryTranscendental:
       expectAttrs(op, attrs, 0, 0, opAttrs(op));
       expectFloat(op, in);
       if (in[0]->dtype != in[1]->dtype)
@@ -188,6 +189,15 @@ TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std
       expectAttrs(op, attrs, 2, 1 << 20, opAttrs(op));
       if (!validDtype((int)attrs[1])) fail("callback: unknown output dtype ", attrs[1]);
       out.dtype = (int)attrs[1];
+      out.shape = dimsFrom(op, attrs, 2);
+      return out;
+    case Family::Random:   // randomUniform(counter), attrs [dtype, key, dims...]
+      expectAttrs(op, attrs, 2, 1 << 20, opAttrs(op));
+      if (attrs[0] != kFloat32 && attrs[0] != kFloat64) fail(opName(op), ": dtype ", attrs[0], " is not Float32 (0) or Float64 (1)");
+      expectFloat(op, in);
+      if (in[0]->numel() != 1)
+        fail(opName(op), ": the counter (input 0) must have one element, got shape ", shapeStr(in[0]->shape));
+      out.dtype = (int)attrs[0];
       out.shape = dimsFrom(op, attrs, 2);
       return out;
     case Family::None:

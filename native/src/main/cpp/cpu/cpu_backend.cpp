@@ -56,6 +56,12 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
       if (ctx.hostCallback(id, (int)ins.size(), ins.data(), y) != 0) fail("host callback ", id, " failed");
       return;
     }
+    case OP_randomUniform: {
+      const TensorDesc& c = desc(0);
+      const double counter = c.dtype == kFloat32 ? (double)*(const float*)ptr(0) : *(const double*)ptr(0);
+      randomUniform(od.dtype, (uint64_t)s.attrs.at(1), counter, y, od.numel());
+      return;
+    }
     case OP_FUSED: {
       std::vector<const void*> ins(s.in.size());
       for (size_t i = 0; i < s.in.size(); ++i) ins[i] = ptr(i);

@@ -44,6 +44,8 @@ void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorD
 // out[i...] = in[sum_d i_d * strides[0][d]] for any element size: transpose and broadcastTo.
 void stridedCopy(int elemSize, const StepLayout& layout, const void* x, void* y);
 void copy(void* y, const void* x, int64_t bytes);
+// y[0..n) = randomUniform values of (key, the step of `counter`, i) in dtype (Note [Philox]).
+void randomUniform(int dtype, uint64_t key, double counter, void* y, int64_t n);
 
 // Note [Streaming stores] (kernels_fused.cpp): outputs of at least this many bytes are written with
 // non-temporal stores (default 16 MiB; environment ADJOINT_STREAM_MB overrides, 0 = never).

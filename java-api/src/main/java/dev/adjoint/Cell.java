@@ -45,6 +45,13 @@ public abstract class Cell implements AutoCloseable {
   private final List<Parameter> registered = new ArrayList<>();
   private final CompileCache<String> cache = new CompileCache<>(this::name, Adjoint::cellCacheCapacity);
   private volatile Boolean hasBprop;
+  /** Training mode (the default) or evaluation mode: Note [Modes]. */
+  private volatile boolean training = true;
+  /** The modes of this cell's tree as last computed, and the {@link #MODE_EPOCH} they were computed at. */
+  private volatile String modeKey = "";
+  private volatile long modeEpoch = 0;
+  /** Bumped by every train()/eval(): a cell recomputes its tree's modes only after one. */
+  private static final java.util.concurrent.atomic.AtomicLong MODE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
   /** Inlined cells on this thread's trace: a cell that calls itself without end is an error, not a StackOverflowError. */
   private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
   static final int MAX_DEPTH = 512;
@@ -75,13 +82,17 @@ public abstract class Cell implements AutoCloseable {
 
   // ------------------------------------------------------------------ calling
 
-  /** Runs the cell: compiled and cached outside a trace, inlined inside one. */
+  /**
+   * Runs the cell: compiled and cached outside a trace, inlined inside one. A plain call is inference:
+   * it compiles the forward graph only (no gradient graph is built unless the cell is wrapped in a
+   * GradOperation, an Autodiff function or an optimizer's step).
+   */
   public final Value call(Value... args) {
     if (args == null) throw new AdjointException(name() + ": call arguments are null");
     if (Trace.current() != null) return invoke(args);
     beforeCall();
     LastCall l = last;
-    if (l != null) {
+    if (l != null && l.modes.equals(modeKey())) {
       Tensor[] tensors = l.match(args);
       if (tensors != null && l.compiled.tryEnter()) {
         CompileCache.touch(l.compiled);
@@ -91,7 +102,7 @@ public abstract class Cell implements AutoCloseable {
     List<Tensor> flat = flatten(args);
     Tensor[] tensors = flat.toArray(new Tensor[0]);
     Compiled c = compiledFor(args, flat);
-    last = LastCall.of(args, tensors, c);
+    last = LastCall.of(args, tensors, c, modeKey());
     return c.runEntered(tensors);
   }
 
@@ -99,8 +110,8 @@ public abstract class Cell implements AutoCloseable {
    * Note [Last signature]: a call's cache key is a string of its argument structure, dtypes, shapes and
    * device; building and hashing it was about half of the Java side of a small call. A cell called again
    * with tensors of the same dtypes, shapes and device as its last call (the training-loop case) reuses
-   * that call's compiled graph after a check of those fields, without the key. Only calls whose arguments
-   * are all plain tensors take this path; the graph is entered as the cache would enter it (a graph
+   * that call's compiled graph after a check of those fields and of the tree's modes (Note [Modes]), without
+   * the key; the graph is entered as the cache would enter it (a graph
    * evicted or closed meanwhile refuses, and the call takes the cache path).
    */
   private volatile LastCall last;
@@ -112,8 +123,10 @@ public abstract class Cell implements AutoCloseable {
     final long[][] shapes;
     final Device device;
     final Compiled compiled;
+    final String modes; // the tree's modes it was compiled for (Note [Modes]), part of the signature
 
-    private LastCall(Object[] skeleton, DType[] dtypes, long[][] shapes, Device device, Compiled compiled) {
+    private LastCall(Object[] skeleton, DType[] dtypes, long[][] shapes, Device device, Compiled compiled, String modes) {
+      this.modes = modes;
       this.skeleton = skeleton;
       this.dtypes = dtypes;
       this.shapes = shapes;
@@ -122,7 +135,7 @@ public abstract class Cell implements AutoCloseable {
     }
 
     /** The signature of {@code args} (leaves {@code tensors}, all concrete, at least one), else null. */
-    static LastCall of(Value[] args, Tensor[] tensors, Compiled c) {
+    static LastCall of(Value[] args, Tensor[] tensors, Compiled c, String modes) {
       if (tensors.length == 0) return null;
       Object[] sk = new Object[args.length];
       for (int i = 0; i < args.length; i++) sk[i] = skeleton(args[i]);
@@ -133,7 +146,7 @@ public abstract class Cell implements AutoCloseable {
         dt[i] = tensors[i].dtype();
         sh[i] = tensors[i].shape();
       }
-      return new LastCall(sk, dt, sh, tensors[0].storage().device, c);
+      return new LastCall(sk, dt, sh, tensors[0].storage().device, c, modes);
     }
 
     private static Object skeleton(Value v) {
@@ -209,6 +222,7 @@ public abstract class Cell implements AutoCloseable {
         throw new AdjointException(name() + ": argument " + i + " is on " + d + " but argument 0 is on " + device);
       key.append(t.dtype()).append(Arrays.toString(t.shape())).append(';');
     }
+    key.append(modeKey());
     if (device == null) { // no tensor arguments: run where the parameters live
       List<Parameter> params = allParams();
       device = params.isEmpty() ? Device.CPU : params.get(0).device();
@@ -216,6 +230,56 @@ public abstract class Cell implements AutoCloseable {
     key.append(device);
     final Device d = device;
     return cache.acquire(key.toString(), () -> compile(args, d));
+  }
+
+  // ------------------------------------------------------------------ modes
+
+  /**
+   * Note [Modes]: every cell is in training mode (the default) or evaluation mode; {@link #train()} and
+   * {@link #eval()} set the mode of a cell and of every cell it holds (found as parameters are: Note
+   * [Parameter discovery]), and a cell's {@code construct} may read {@link #isTraining()} while it is
+   * traced ({@code nn.Dropout} is the identity in evaluation mode). Since the mode changes what is
+   * traced, the modes of a cell's whole tree are part of the key of its compiled graphs: after a mode
+   * change the next call compiles (or finds) the graph of the new modes, never a stale one, and
+   * switching back reuses the graph already compiled. The key is recomputed only after some train() or
+   * eval() call, so a model whose modes never change pays nothing for it.
+   */
+  public final Cell train() {
+    return train(true);
+  }
+
+  /** Evaluation mode for this cell and every cell it holds (Note [Modes]): dropout becomes the identity. */
+  public final Cell eval() {
+    return train(false);
+  }
+
+  /** Training ({@code true}) or evaluation mode for this cell and every cell it holds (Note [Modes]). */
+  public final Cell train(boolean on) {
+    walkCells(this, c -> c.training = on);
+    MODE_EPOCH.incrementAndGet();
+    return this;
+  }
+
+  /** Whether this cell is in training mode (the default; Note [Modes]). */
+  public final boolean isTraining() {
+    return training;
+  }
+
+  /** The modes of every cell in this cell's tree, "" when all train (the key part of Note [Modes]). */
+  private String modeKey() {
+    long epoch = MODE_EPOCH.get();
+    if (epoch == 0) return "";
+    if (modeEpoch != epoch) {
+      StringBuilder b = new StringBuilder();
+      boolean[] anyEval = {false};
+      walkCells(this, c -> {
+        b.append(c.training ? 'T' : 'E');
+        anyEval[0] |= !c.training;
+      });
+      modeKey = anyEval[0] ? "|mode " + b : "";
+      modeEpoch = epoch;
+    }
+    return modeKey;
   }
 
   /** Convenience for the common case of tensor arguments and a tensor result. */
@@ -436,6 +500,22 @@ public abstract class Cell implements AutoCloseable {
 
   private interface Visitor {
     void parameter(String path, Parameter p);
+
+    /** Each cell of the tree, once, before its parameters. */
+    default void cell(Cell c) {}
+  }
+
+  /** Calls {@code f} on this cell and every cell it holds, each once, in discovery order. */
+  private static void walkCells(Cell root, java.util.function.Consumer<Cell> f) {
+    walk(root, "", Collections.newSetFromMap(new IdentityHashMap<>()), new Visitor() {
+      @Override
+      public void parameter(String path, Parameter p) {}
+
+      @Override
+      public void cell(Cell c) {
+        f.accept(c);
+      }
+    });
   }
 
   private static String join(String prefix, String segment) {
@@ -445,6 +525,7 @@ public abstract class Cell implements AutoCloseable {
 
   private static void walk(Cell cell, String prefix, Set<Object> seen, Visitor v) {
     if (!seen.add(cell)) return;
+    v.cell(cell);
     List<Class<?>> chain = new ArrayList<>();
     for (Class<?> c = cell.getClass(); c != null && c != Cell.class; c = c.getSuperclass()) chain.add(0, c);
     for (Class<?> c : chain) fields(cell, c, prefix, seen, v);

@@ -170,6 +170,26 @@ public final class Ops {
     return minimum(maximum(x, lo), hi);
   }
 
+  /**
+   * a raised to b elementwise (broadcasting), as C's {@code pow} and NumPy's {@code np.power} on floats:
+   * a negative base with an integral exponent is finite ({@code pow(-2, 3) = -8}), with a non-integral
+   * one NaN; {@code pow(x, 0) = 1} and {@code pow(1, y) = 1} for every x and y, NaN included;
+   * {@code pow(0, y < 0) = inf}. From the math library, so CPU and CUDA may differ by a few ulp.
+   * Derivatives: d/da = b a^(b-1) (0 where b = 0, finite at a negative base with an integral b);
+   * d/db = a^b log a where a > 0 and 0 where a <= 0 (as TensorFlow defines it; Note [pow derivatives]).
+   *
+   * <pre>{@code Tensor y = Ops.pow(x, Tensor.of(new double[] {2, 0.5}));   // [x0^2, sqrt(x1)]}</pre>
+   */
+  public static Tensor pow(Tensor a, Tensor b) {
+    return binary(Op.POW, a, b);
+  }
+
+  /** a raised to the constant b elementwise: {@link #pow(Tensor, Tensor)} with b a scalar of a's dtype. */
+  public static Tensor pow(Tensor a, double b) {
+    if (a == null) throw new AdjointException("pow: input 0 is null");
+    return pow(a, scalarLike(b, a.dtype()));
+  }
+
   public static Tensor add(Tensor a, double b) {
     return add(a, scalarLike(b, a.dtype()));
   }
@@ -306,6 +326,85 @@ public final class Ops {
     return unary(Op.ZEROS_LIKE, x);
   }
 
+  // ---------------------------------------------------------------- random numbers
+
+  /**
+   * Uniform values in [0, 1) of {@code shape}, a pure function of ({@code key}, the value of the
+   * one-element {@code counter}, element index): Philox4x32-10 (Note [Philox] in adjoint/random.h),
+   * the same bits on the CPU and CUDA and as {@link Tensor#rand(long, DType, long...)} for counter 0.
+   * Inside a trace the counter is a graph value, so feeding it a new value each call (a call argument
+   * or a {@link Parameter} the step increments) gives new numbers without recompiling. The counter's
+   * value is truncated to an integer (exact up to 2^53 in Float64, 2^24 in Float32). Zero derivative.
+   *
+   * <pre>{@code Tensor u = Ops.randomUniform(step, 42, DType.FLOAT32, 128, 64);}</pre>
+   */
+  public static Tensor randomUniform(Tensor counter, long key, DType dtype, long... shape) {
+    if (counter == null) throw new AdjointException("randomUniform: counter is null");
+    if (dtype == null) throw new AdjointException("randomUniform: dtype is null");
+    if (!dtype.isFloating()) throw new AdjointException("randomUniform: dtype " + dtype + " is not supported (Float32 or Float64)");
+    if (shape == null) throw new AdjointException("randomUniform: shape is null");
+    if (counter.numel() != 1)
+      throw new AdjointException("randomUniform: the counter must have one element, got " + counter.describe());
+    Shapes.byteSize("randomUniform", dtype, shape);
+    long[] attrs = new long[shape.length + 2];
+    attrs[0] = dtype.code;
+    attrs[1] = key;
+    System.arraycopy(shape, 0, attrs, 2, shape.length);
+    return Op.RANDOM_UNIFORM.apply(attrs, 0, counter);
+  }
+
+  /**
+   * An inverted-dropout mask of {@code shape}: 0 with probability p, else 1 / (1 - p), from
+   * {@link #randomUniform} of ({@code key}, {@code step}) (kept where the uniform value is >= p).
+   */
+  public static Tensor dropoutMask(Tensor step, long key, double p, DType dtype, long... shape) {
+    checkDropoutRate(p);
+    if (p == 0) return fill(dtype, 1, shape);
+    if (p == 1) return fill(dtype, 0, shape);
+    Tensor keep = ge(randomUniform(step, key, dtype, shape), scalarLike(p, dtype));
+    return mul(keep, scalarLike(1 / (1 - p), dtype));
+  }
+
+  /**
+   * Inverted dropout: each element of x is zeroed with probability p and the others are scaled by
+   * 1 / (1 - p), so the expectation is x. The mask is {@link #dropoutMask} of ({@code key}, {@code step}):
+   * a new step (a runtime scalar: a call argument or a parameter updated in the step) gives a new mask
+   * without recompiling, the same step the same mask. The gradient is the same mask times the incoming
+   * gradient. p = 0 returns x; p = 1 gives zeros (and a zero gradient).
+   *
+   * <pre>{@code
+   * Cell f = Cell.of(in -> Ops.dropout(in[0], 0.1, 7, in[1]));   // in[1]: the step, a scalar
+   * for (int k = 0; k < n; k++) f.call(x, Tensor.scalar((double) k));   // compiled once
+   * }</pre>
+   */
+  public static Tensor dropout(Tensor x, double p, long key, Tensor step) {
+    if (x == null) throw new AdjointException("dropout: input 0 is null");
+    checkDropoutRate(p);
+    if (p == 0) return x;
+    if (p == 1) return zerosLike(x);
+    return mul(x, dropoutMask(step, key, p, x.dtype(), x.shape()));
+  }
+
+  /** {@link #dropout(Tensor, double, long, Tensor)} with key 0: the runtime scalar {@code seed} alone picks the mask. */
+  public static Tensor dropout(Tensor x, double p, Tensor seed) {
+    return dropout(x, p, 0, seed);
+  }
+
+  /**
+   * Dropout with a given mask: {@code x * mask} (broadcasting), where the mask holds 0 for dropped
+   * elements and the scale (1 / (1 - p) for inverted dropout) for kept ones, as {@link #dropoutMask}
+   * makes it; the gradient is the incoming gradient times the same mask, and none reaches the mask.
+   */
+  public static Tensor dropout(Tensor x, Tensor mask) {
+    if (x == null) throw new AdjointException("dropout: input 0 is null");
+    if (mask == null) throw new AdjointException("dropout: mask is null");
+    return mul(x, stopGradient(mask));
+  }
+
+  private static void checkDropoutRate(double p) {
+    if (!(p >= 0 && p <= 1)) throw new AdjointException("dropout: p must be in [0, 1], got " + p);
+  }
+
   // ---------------------------------------------------------------- autodiff control
 
   /** The value of x, through which no derivative flows (MindSpore's {@code stop_gradient}). */
@@ -334,6 +433,17 @@ public final class Ops {
     Trace trace = Trace.current();
     if (trace == null) parameter.assign(value);
     else trace.update(parameter, value);
+  }
+
+  /**
+   * Whether the graph being traced already writes {@code parameter} ({@link #assign}); false outside a
+   * trace. A cell that updates its own state once per step however often it is called in one graph
+   * (the step counter of {@code nn.Dropout}) asks this before assigning.
+   */
+  public static boolean assigned(Parameter parameter) {
+    if (parameter == null) throw new AdjointException("assigned: parameter is null");
+    Trace trace = Trace.current();
+    return trace != null && trace.updated.contains(parameter);
   }
 
   // ---------------------------------------------------------------- host code

@@ -150,6 +150,74 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return of(v, shape);
   }
 
+  // ---------------------------------------------------------------- seeded random tensors
+  //
+  // Note [Host random]: Philox4x32-10 keyed by the seed at step 0 (internal/Philox.java; the engine's
+  // Note [Philox]): element i is a pure function of (seed, i), the same in every run, on every JVM and
+  // thread, and equal, bit for bit, to Ops.randomUniform(counter 0, key seed) for rand. Any two seeds
+  // give independent streams.
+
+  /**
+   * Uniform values in [0, 1) from {@code seed}: {@code Ops.randomUniform} of (seed, counter 0) on the
+   * host, bit for bit (Note [Host random]).
+   *
+   * <pre>{@code Tensor u = Tensor.rand(42, DType.FLOAT32, 3, 4);}</pre>
+   */
+  public static Tensor rand(long seed, DType dtype, long... shape) {
+    return uniform(seed, dtype, 0, 1, shape);
+  }
+
+  /**
+   * Uniform values in [lo, hi) from {@code seed}: lo + (hi - lo) u with u from {@link #rand}, in double,
+   * then rounded to dtype (a float32 value that would round up to hi is the largest float below it).
+   */
+  public static Tensor uniform(long seed, DType dtype, double lo, double hi, long... shape) {
+    checkRandom("uniform", dtype, shape);
+    if (!(lo < hi) || !Double.isFinite(lo) || !Double.isFinite(hi))
+      throw new AdjointException("uniform: bounds [" + lo + ", " + hi + ") are not a finite, non-empty range");
+    int n = Shapes.arrayLength("uniform", dtype, shape);
+    if (dtype == DType.FLOAT64) {
+      double[] v = dev.adjoint.internal.Philox.uniformDoubles(seed, 0, n);
+      for (int i = 0; i < n; i++) {
+        double x = lo + (hi - lo) * v[i];
+        v[i] = x < hi ? x : Math.nextDown(hi);
+      }
+      return of(v, shape);
+    }
+    float[] v = dev.adjoint.internal.Philox.uniformFloats(seed, 0, n);
+    float fh = (float) hi, top = fh < hi ? fh : Math.nextDown(fh);   // the largest float below hi
+    for (int i = 0; i < n; i++) {
+      float x = (float) (lo + (hi - lo) * v[i]);
+      v[i] = x < hi ? x : top;
+    }
+    return of(v, shape);
+  }
+
+  /** Standard normal values from {@code seed} (Box-Muller over Philox, Note [Host random]). */
+  public static Tensor randn(long seed, DType dtype, long... shape) {
+    return normal(seed, dtype, 0, 1, shape);
+  }
+
+  /** Normal values with the given mean and standard deviation from {@code seed}: mean + std z, z from {@link #randn}. */
+  public static Tensor normal(long seed, DType dtype, double mean, double std, long... shape) {
+    checkRandom("normal", dtype, shape);
+    if (!Double.isFinite(mean) || !(std >= 0) || Double.isInfinite(std))
+      throw new AdjointException("normal: mean " + mean + " and std " + std + " must be finite, std >= 0");
+    int n = Shapes.arrayLength("normal", dtype, shape);
+    double[] z = dev.adjoint.internal.Philox.normals(seed, 0, n, dtype == DType.FLOAT32);
+    for (int i = 0; i < n; i++) z[i] = mean + std * z[i];
+    if (dtype == DType.FLOAT64) return of(z, shape);
+    float[] f = new float[n];
+    for (int i = 0; i < n; i++) f[i] = (float) z[i];
+    return of(f, shape);
+  }
+
+  private static void checkRandom(String what, DType dtype, long[] shape) {
+    if (dtype == null) throw new AdjointException(what + ": dtype is null");
+    if (!dtype.isFloating()) throw new AdjointException(what + ": dtype must be Float32 or Float64, got " + dtype);
+    if (shape == null) throw new AdjointException(what + ": shape is null");
+  }
+
   static Tensor empty(DType dtype, long[] shape) {
     return new Tensor(Storage.allocate(Device.CPU, dtype, shape.clone()));
   }

@@ -1,4 +1,5 @@
-// The scalar function of every elementwise op (ops.def families Unary, Transcendental, Binary),
+// The scalar function of every elementwise op (ops.def families Unary, Transcendental, Binary,
+// BinaryTranscendental),
 // compiled for the host and, under nvcc, for the device.
 //
 // Note [Scalar semantics]: these functions define what an elementwise op computes, on every backend:
@@ -7,7 +8,7 @@
 // in the tensor's own dtype, so a fused chain, a folded constant and a plain kernel cannot disagree on
 // NaN, infinities or signed zeros (relu(NaN) = NaN, relu(-0) = -0, step(NaN) = 0). Unary and Binary
 // ops are exact (IEEE arithmetic, correctly rounded sqrt): every backend gives the same bits.
-// Transcendental ops call the platform's math library (libm and, in the CPU's vector loops, libmvec:
+// Transcendental and BinaryTranscendental ops call the platform's math library (libm and, in the CPU's vector loops, libmvec:
 // Note [libmvec]; CUDA's math library on the GPU): values may differ by a few ulp between backends,
 // special values (NaN, +-inf, +-0) do not.
 #pragma once
@@ -130,6 +131,13 @@ template <class T>
 ADJOINT_HD inline T eq(T a, T b) {
   return a == b ? T(1) : T(0);
 }
+
+// --- BinaryTranscendental: the math library's -----------------------------------------------------
+// C's pow (C99 Annex F, as NumPy's np.power on floats and torch.pow): a negative base with an integral
+// exponent is finite (pow(-2, 3) = -8), with a non-integral one NaN; pow(x, +-0) = 1 and pow(+1, y) = 1
+// for every x and y, NaN included; pow(+-0, y < 0) = +-inf; pow(-1, +-inf) = 1.
+ADJOINT_HD inline float pow(float a, float b) { return ::powf(a, b); }
+ADJOINT_HD inline double pow(double a, double b) { return ::pow(a, b); }
 
 // --- By op id (generated from ops.def) -----------------------------------------------------------
 // `op` must be elementwise (isUnaryOp / isBinaryOp); the host checks that before a kernel runs or a

@@ -15,7 +15,7 @@
 namespace adjoint {
 
 // The families of ops.def. None: not an op of the table (an invalid id, or OP_FUSED).
-enum class Family { None, Copy, Fill, Unary, Transcendental, Binary, Matmul, Reduce, Layout, Callback };
+enum class Family { None, Copy, Fill, Unary, Transcendental, Binary, BinaryTranscendental, Matmul, Reduce, Layout, Callback, Random };
 
 ADJOINT_HD constexpr Family opFamily(int op) {
   switch (op) {
@@ -64,8 +64,15 @@ constexpr const char* opTableName(int op) {
 ADJOINT_HD constexpr bool isUnaryOp(int op) {
   return opFamily(op) == Family::Unary || opFamily(op) == Family::Transcendental;
 }
-// Elementwise binary with NumPy broadcasting: a math::<name>(a, b) in op_math.h.
-ADJOINT_HD constexpr bool isBinaryOp(int op) { return opFamily(op) == Family::Binary; }
+// Elementwise binary with NumPy broadcasting: a math::<name>(a, b) in op_math.h (Binary: exact;
+// BinaryTranscendental: a math library's).
+ADJOINT_HD constexpr bool isBinaryOp(int op) {
+  return opFamily(op) == Family::Binary || opFamily(op) == Family::BinaryTranscendental;
+}
+// Values from a math library (a few ulp apart between backends; special values exact).
+ADJOINT_HD constexpr bool isTranscendentalOp(int op) {
+  return opFamily(op) == Family::Transcendental || opFamily(op) == Family::BinaryTranscendental;
+}
 ADJOINT_HD constexpr bool isElementwiseOp(int op) { return isUnaryOp(op) || isBinaryOp(op); }
 ADJOINT_HD constexpr bool isReduceOp(int op) { return opFamily(op) == Family::Reduce; }
 

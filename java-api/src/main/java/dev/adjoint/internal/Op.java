@@ -114,6 +114,13 @@ public enum Op {
   GT("gt", 2, Rules.ZERO2),
   GE("ge", 2, Rules.ZERO2),
   EQ("eq", 2, Rules.ZERO2),
+  /**
+   * C's pow(a, b); d/da = b a^(b-1), d/db = a^b log a, and 0 where a <= 0 (Rules.powVjp: masks on the
+   * operands, so no 0 * inf reaches a gradient).
+   */
+  POW("pow", 2, rules(Rules::powVjp, Rules::powJvp)),
+  /** attrs [dtype, key, dims...]: Philox values of (key, counter, index); constant in the counter. */
+  RANDOM_UNIFORM("randomUniform", 1, ZERO),
   /** attrs [transposeA, transposeB]; bilinear, so only its two transpose rules are written. */
   MATMUL("matmul", 2, bilinear(Rules::matmulTransposes)),
   /** attrs [keepdims, axis...]. */

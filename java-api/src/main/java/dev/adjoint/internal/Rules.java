@@ -262,6 +262,47 @@ final class Rules {
     return Arrays.equals(r.shape(), c.node().shape) ? r : broadcastTo(r, c.node().shape);
   }
 
+  // pow(a, b) = a^b (C's pow). Note [pow derivatives]:
+  //   d/da = b a^(b-1), computed as b pow(a, b - 1 + eq(b, 0)): where b = 0 the exponent becomes 0, so
+  //     the factor is 0 * 1 = 0 (the derivative of the constant a^0 = 1) even at a = 0, where
+  //     b pow(a, -1) would be 0 * inf. A negative base with an integral exponent gives the finite, exact
+  //     b a^(b-1) (pow(-2, 2) = 4); with a non-integral one the function itself is NaN, and so is this.
+  //   d/db = a^b log a where a > 0, and 0 where a <= 0 (TensorFlow's choice): for a < 0, a^b is real
+  //     only at integral b, so it has no derivative in b on the reals; at a = 0 it is constant in b > 0.
+  //     Both factors are computed on the safe base s = a where a > 0, else 1 (relu(a) + (1 - step(a)),
+  //     exact for a > 0): pow(s, b) log(s) is exactly 0 there, never inf * 0.
+  // The masks (eq, step) have zero derivative and relu's is step, so both rules differentiate again to
+  // the true second derivatives where a > 0 (and where b is integral, for d/da twice).
+  static Tensor powFactorA(Ctx c) {
+    Tensor a = c.in(0), b = c.in(1);
+    return mul(b, Ops.pow(a, add(sub(b, c.one()), Ops.eq(b, Ops.scalarLike(0, b.dtype())))));
+  }
+
+  static Tensor powFactorB(Ctx c) {
+    Tensor a = c.in(0), b = c.in(1);
+    Tensor safe = add(Ops.relu(a), sub(c.one(), Ops.step(a)));
+    return mul(Ops.pow(safe, b), Ops.log(safe));
+  }
+
+  /** A constant exponent (pow(x, 2.0)) gets no cotangent: its rule is not traced at all. */
+  private static boolean isConstant(Node n) {
+    return n.op == Op.FILL;
+  }
+
+  static Tensor[] powVjp(Ctx c) {
+    Tensor da = mul(c.g(), powFactorA(c));
+    Tensor db = isConstant(c.node().inputs[1]) ? null : mul(c.g(), powFactorB(c));
+    return of(da, db);
+  }
+
+  static Tensor powJvp(Ctx c) {
+    return sumTangents(
+        c.t(0) == null ? null : mul(c.t(0), powFactorA(c)),
+        c.t(1) == null ? null : mul(c.t(1), powFactorB(c)),
+        false,
+        c);
+  }
+
   /** Reduced axes of a sum/mean node (attrs [keepdims, axis...]), normalised; empty = all. */
   static int[] reducedAxes(Node n) {
     int rank = n.inputs[0].shape.length;

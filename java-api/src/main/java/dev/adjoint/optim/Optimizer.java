@@ -8,9 +8,11 @@ import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntToDoubleFunction;
@@ -41,10 +43,19 @@ import java.util.function.IntToDoubleFunction;
  * so the rate changes every step without recompiling. State (moments, step counts) lives in non-trainable
  * parameters made with {@link #state}; {@link #close()} frees them. {@link #steps()} and the state are what a
  * checkpoint saves ({@code dev.adjoint.io.Checkpoint}).
+ *
+ * <p>Parameter groups ({@link ParamGroup}): an optimizer built from groups gives each parameter its group's
+ * hyperparameters; {@link #lr(Tensor)} is already the parameter's group rate, {@link #groupOf(int)} gives the
+ * group of parameter i for the others, and {@link #acceptSettings} refuses settings an optimizer does not
+ * have. A user-written optimizer takes groups the same way: {@code super(groups, lr)}.
  */
 public abstract class Optimizer implements AutoCloseable {
   private final ParameterTuple params;
   private final double baseLr;
+  private final List<ParamGroup> groups;
+  /** The group of each parameter, by its index in {@link #params}. */
+  private final int[] groupOf;
+  private final Map<Parameter, Integer> indexOf = new IdentityHashMap<>();
   private final Map<String, Parameter> state = new LinkedHashMap<>();
   private IntToDoubleFunction schedule;
   private Parameter lrInput;
@@ -53,16 +64,74 @@ public abstract class Optimizer implements AutoCloseable {
   private boolean closed;
 
   protected Optimizer(ParameterTuple params, double lr) {
-    if (params == null) throw new AdjointException(getClass().getSimpleName() + ": params are null");
-    if (!(lr > 0) || Double.isInfinite(lr)) throw new AdjointException(getClass().getSimpleName() + ": learning rate must be > 0 and finite, got " + lr);
-    Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-    for (Parameter p : params) {
-      if (p == null) throw new AdjointException(getClass().getSimpleName() + ": a parameter is null");
-      if (!seen.add(p)) throw new AdjointException(getClass().getSimpleName() + ": parameter '" + p.name() + "' is given twice");
-      if (!p.dtype().isFloating()) throw new AdjointException(getClass().getSimpleName() + ": parameter '" + p.name() + "' is " + p.describe() + "; only Float32 and Float64 are trained");
+    this(List.of(ParamGroup.of(checkParams(params))), lr);
+  }
+
+  /**
+   * An optimizer over parameter groups, each with its own hyperparameters ({@link ParamGroup}); {@code lr}
+   * is the rate of groups that set none. {@link #params()} is every group's parameters, in group order.
+   */
+  protected Optimizer(List<ParamGroup> groups, double lr) {
+    String me = getClass().getSimpleName();
+    if (groups == null) throw new AdjointException(me + ": groups are null");
+    if (!(lr > 0) || Double.isInfinite(lr)) throw new AdjointException(me + ": learning rate must be > 0 and finite, got " + lr);
+    List<ParamGroup> copies = new ArrayList<>();
+    List<Parameter> all = new ArrayList<>();
+    List<Integer> owner = new ArrayList<>();
+    for (int gi = 0; gi < groups.size(); gi++) {
+      ParamGroup g = groups.get(gi);
+      if (g == null) throw new AdjointException(me + ": group " + gi + " is null");
+      copies.add(g.copy());
+      for (Parameter p : g.params()) {
+        if (p == null) throw new AdjointException(me + ": a parameter of group " + gi + " is null");
+        Integer before = indexOf.putIfAbsent(p, all.size());
+        if (before != null)
+          throw new AdjointException(
+              me + ": parameter '" + p.name() + "' is given twice"
+                  + (owner.get(before) == gi ? "" : " (in groups " + owner.get(before) + " and " + gi + ")"));
+        if (!p.dtype().isFloating()) throw new AdjointException(me + ": parameter '" + p.name() + "' is " + p.describe() + "; only Float32 and Float64 are trained");
+        all.add(p);
+        owner.add(gi);
+      }
     }
-    this.params = params;
+    this.params = new ParameterTuple(all);
     this.baseLr = lr;
+    this.groups = Collections.unmodifiableList(copies);
+    this.groupOf = new int[all.size()];
+    for (int i = 0; i < groupOf.length; i++) groupOf[i] = owner.get(i);
+  }
+
+  private static ParameterTuple checkParams(ParameterTuple params) {
+    if (params == null) throw new AdjointException("optimizer: params are null");
+    return params;
+  }
+
+  /** The parameter groups (copies of those given; one group without settings for a plain tuple). */
+  public final List<ParamGroup> groups() {
+    return groups;
+  }
+
+  /** The group of parameter {@code i} of {@link #params()}. */
+  public final ParamGroup groupOf(int i) {
+    if (i < 0 || i >= groupOf.length) throw new AdjointException(name() + ": no parameter " + i + " (it has " + groupOf.length + ")");
+    return groups.get(groupOf[i]);
+  }
+
+  /**
+   * Refuses a group setting this optimizer does not have (an error naming the group and the setting),
+   * so that {@code momentum} on an Adam group is never silently ignored. Subclass constructors call it.
+   */
+  protected final void acceptSettings(String... names) {
+    Set<String> ok = new java.util.HashSet<>(java.util.Arrays.asList(names));
+    for (int gi = 0; gi < groups.size(); gi++)
+      for (String key : groups.get(gi).settings())
+        if (!ok.contains(key))
+          throw new AdjointException(name() + ": group " + gi + " sets " + key + ", which " + name() + " does not have (it takes " + String.join(", ", names) + ")");
+  }
+
+  /** The learning rate of group {@code g} before any schedule: its own, or the optimizer's. */
+  public final double groupLr(int g) {
+    return groups.get(g).lr().orElse(baseLr);
   }
 
   /** @deprecated give the learning rate: {@code super(params, lr)}. Kept for optimizers without one. */
@@ -143,12 +212,17 @@ public abstract class Optimizer implements AutoCloseable {
    */
   protected abstract void update(Tensor[] grads);
 
-  /** The learning rate inside {@link #update}, in {@code p}'s dtype: a constant, or the runtime input. */
+  /**
+   * The learning rate inside {@link #update} for parameter {@code p} (one of {@link #params()}), in its
+   * dtype: its group's constant rate, or, with a schedule, the runtime input times groupLr / lr.
+   */
   protected final Tensor lr(Tensor p) {
-    if (lrInput == null) return Ops.scalarLike(baseLr, p.dtype());
+    Integer i = p instanceof Parameter q ? indexOf.get(q) : null;
+    double rate = i == null ? baseLr : groupLr(groupOf[i]);
+    if (lrInput == null) return Ops.scalarLike(rate, p.dtype());
     if (lrInput.dtype() != p.dtype())
       throw new AdjointException(name() + ": parameter is " + p.dtype() + " but the scheduled rate is " + lrInput.dtype() + " (one dtype per optimizer)");
-    return lrInput;
+    return rate == baseLr ? lrInput : Ops.mul(lrInput, rate / baseLr);
   }
 
   /**

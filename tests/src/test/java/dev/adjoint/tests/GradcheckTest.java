@@ -106,6 +106,13 @@ class GradcheckTest {
     CASES.put(Op.FILL, new Case(in -> Ops.mul(in[0], Ops.fill(in[0].dtype(), 1.5, in[0].shape())), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
     CASES.put(Op.ONES_LIKE, new Case(in -> Ops.mul(Ops.square(in[0]), Ops.onesLike(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
     CASES.put(Op.ZEROS_LIKE, new Case(in -> Ops.add(Ops.sin(in[0]), Ops.zerosLike(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
+    CASES.put(Op.POW, new Case(in -> Ops.pow(in[0], in[1]), r -> {
+      long m = dim(r), n = dim(r);
+      return new Tensor[] {rand(r, 0.5, 2.5, m, n), rand(r, -2, 2, n)};
+    }));
+    // randomUniform is constant in its counter (here 0 * sum(x) + 3, so the zero rule is asked for a
+    // cotangent): the gradient reaches x through sin(x) only
+    CASES.put(Op.RANDOM_UNIFORM, new Case(in -> Ops.mul(Ops.sin(in[0]), Ops.randomUniform(Ops.add(Ops.mul(Ops.sum(in[0]), 0), 3), 5, in[0].dtype(), in[0].shape())), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
   }
 
   static Tensor[] broadcastPair(Random r, double lo, double hi) {
