@@ -52,6 +52,10 @@ public abstract class Optimizer implements AutoCloseable {
   private double clipNorm = Double.NaN, clipValue = Double.NaN;
   private boolean closed;
 
+  /**
+   * An optimizer of {@code params} with base rate {@code lr} (&gt; 0, finite): a null, repeated or Int32
+   * parameter is an {@link AdjointException} naming it.
+   */
   protected Optimizer(ParameterTuple params, double lr) {
     if (params == null) throw new AdjointException(getClass().getSimpleName() + ": params are null");
     if (!(lr > 0) || Double.isInfinite(lr)) throw new AdjointException(getClass().getSimpleName() + ": learning rate must be > 0 and finite, got " + lr);

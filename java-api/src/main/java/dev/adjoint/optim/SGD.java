@@ -26,10 +26,15 @@ public final class SGD extends Optimizer {
   private final boolean nesterov;
   private final List<Parameter> buffers = new ArrayList<>();
 
+  /** Plain SGD: {@code p -= lr * g}, no momentum, no weight decay. */
   public SGD(ParameterTuple params, double lr) {
     this(params, lr, 0, false, 0);
   }
 
+  /**
+   * SGD with {@code momentum} in [0, 1), Nesterov momentum if {@code nesterov} (needs momentum &gt; 0) and
+   * L2 weight decay {@code weightDecay} &gt;= 0; other values are an {@link AdjointException}.
+   */
   public SGD(ParameterTuple params, double lr, double momentum, boolean nesterov, double weightDecay) {
     super(params, lr);
     if (!(momentum >= 0 && momentum < 1)) throw new AdjointException("SGD: momentum must be in [0, 1), got " + momentum);
