@@ -17,12 +17,28 @@ work=$here/target/m2
 repo=$work/repository
 [ -d "$seed" ] || { echo "run.sh: seed repository $seed not found (build the project once first)" >&2; exit 1; }
 mkdir -p "$repo"
+# Every repository is mirrored to the seed folder. "central" is redefined only to ignore checksums: a local
+# repository keeps no checksum files next to what it holds, which would be a warning per artifact.
 cat > "$work/settings.xml" <<XML
 <settings>
   <localRepository>$repo</localRepository>
   <mirrors>
     <mirror><id>local-seed</id><name>~/.m2 as a file repository</name><mirrorOf>*</mirrorOf><url>file://$seed</url></mirror>
   </mirrors>
+  <profiles>
+    <profile>
+      <id>local-seed</id>
+      <repositories>
+        <repository><id>central</id><url>file://$seed</url>
+          <releases><checksumPolicy>ignore</checksumPolicy></releases><snapshots><enabled>false</enabled></snapshots></repository>
+      </repositories>
+      <pluginRepositories>
+        <pluginRepository><id>central</id><url>file://$seed</url>
+          <releases><checksumPolicy>ignore</checksumPolicy></releases><snapshots><enabled>false</enabled></snapshots></pluginRepository>
+      </pluginRepositories>
+    </profile>
+  </profiles>
+  <activeProfiles><activeProfile>local-seed</activeProfile></activeProfiles>
 </settings>
 XML
 mvn_private=(mvn -B -s "$work/settings.xml" -Dmaven.repo.local="$repo")

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class PinnTest {
   @Test
-  void solvesThePoissonProblemToMaxErrorBelow1e2() {
+  void solvesThePoissonProblemToMaxErrorBelow1e3() {
     int m = 64;
     double[] xc = new double[m], f = new double[m];
     for (int i = 0; i < m; i++) {
@@ -52,6 +52,7 @@ class PinnTest {
     }
     double err = 0;
     for (int i = 0; i <= 100; i++) err = Math.max(err, Math.abs(pred[i] - Math.sin(Math.PI * grid[i])));
-    assertTrue(err < 1e-2, "PINN max error on [0, 1] " + err);
+    System.out.println("PINN: max error on [0, 1] " + err);
+    assertTrue(err < 1e-3, "PINN max error on [0, 1] " + err);
   }
 }

@@ -58,7 +58,7 @@ class SpiralClassifierTest {
   }
 
   @Test
-  void trainsToAtLeast95PercentAndRoundTripsACheckpoint() throws Exception {
+  void trainsToAtLeast99PercentAndRoundTripsACheckpoint() throws Exception {
     int[] labels = new int[400], testLabels = new int[400];
     float[] features = spiral(200, 0, 0, labels);
     float[] testFeatures = spiral(200, 1, 0.5, testLabels); // other noise, points between the training ones
@@ -86,7 +86,8 @@ class SpiralClassifierTest {
     // README:end
 
     double acc = accuracy(net, testFeatures, testLabels);
-    assertTrue(acc >= 0.95, "held-out spiral accuracy " + acc);
+    System.out.println("spiral classifier: held-out accuracy " + acc);
+    assertTrue(acc >= 0.99, "held-out spiral accuracy " + acc);
     assertTrue(Files.size(checkpoint) > 0);
 
     // a fresh model and optimizer, initialised differently: everything comes from the file
