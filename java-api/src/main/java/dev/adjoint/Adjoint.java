@@ -22,6 +22,7 @@ public final class Adjoint {
     Engine.init();
   }
 
+  /** The native engine's version string, as {@code ./adjoint info} prints it. */
   public static String version() {
     return AdjointEngine.version();
   }
@@ -111,6 +112,7 @@ public final class Adjoint {
     AdjointEngine.setOptimize(on);
   }
 
+  /** Whether the engine's rewriting passes run on newly compiled graphs (see {@link #setOptimize}). */
   public static boolean optimize() {
     return AdjointEngine.optimize();
   }
@@ -143,6 +145,10 @@ public final class Adjoint {
     return cellCacheCapacity;
   }
 
+  /**
+   * Sets how many compiled signatures each Cell keeps (least recently used ones are evicted and freed);
+   * applies to later compilations; {@code n < 1} is an {@link AdjointException}.
+   */
   public static void setCellCacheCapacity(int n) {
     if (n < 1) throw new AdjointException("cell cache capacity must be >= 1, got " + n);
     cellCacheCapacity = n;
@@ -153,6 +159,10 @@ public final class Adjoint {
     return eagerCacheCapacity;
   }
 
+  /**
+   * Sets how many compiled one-op graphs eager ops keep (least recently used evicted); {@code n < 1} is an
+   * {@link AdjointException}.
+   */
   public static void setEagerCacheCapacity(int n) {
     if (n < 1) throw new AdjointException("eager cache capacity must be >= 1, got " + n);
     eagerCacheCapacity = n;
@@ -173,6 +183,10 @@ public final class Adjoint {
     return NativeMemory.limit();
   }
 
+  /**
+   * Sets the native memory budget in bytes (see {@link #nativeMemoryLimit()}); a non-positive value is an
+   * {@link AdjointException}.
+   */
   public static void setNativeMemoryLimit(long bytes) {
     NativeMemory.setLimit(bytes);
   }

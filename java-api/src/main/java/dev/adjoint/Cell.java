@@ -598,9 +598,17 @@ public abstract class Cell implements AutoCloseable {
 
   // ------------------------------------------------------------------ lambdas
 
-  /** A functional interface over tensors, the shape of {@link #construct}. */
+  /**
+   * A functional interface over tensors, the shape of {@link #construct}.
+   *
+   * <pre>{@code
+   * Cell.Fn f = in -> Ops.mul(Ops.sin(in[0]), in[1]);
+   * Tensor y = Cell.of(f).apply(x, w);                  // compiled once per signature
+   * }</pre>
+   */
   @FunctionalInterface
   public interface Fn {
+    /** Computes the value from {@code in}, with ops (it is traced like {@link Cell#construct}). */
     Value apply(Tensor... in);
   }
 

@@ -10,6 +10,7 @@ import java.util.Objects;
  * }</pre>
  */
 public final class Device {
+  /** The host: the default device of every tensor, parameter and compiled graph. */
   public static final Device CPU = new Device(0);
 
   /** Engine device code: 0 is the CPU, 1 + k is CUDA device k. */
@@ -19,6 +20,9 @@ public final class Device {
     this.code = code;
   }
 
+  /**
+   * CUDA device {@code ordinal} (0 is the first GPU); using it without a CUDA backend or GPU is an {@link AdjointException}, a negative ordinal an {@link IllegalArgumentException}.
+   */
   public static Device cuda(int ordinal) {
     if (ordinal < 0) throw new IllegalArgumentException("CUDA ordinal must be >= 0, got " + ordinal);
     return new Device(1 + ordinal);
@@ -28,6 +32,7 @@ public final class Device {
     return code == 0 ? CPU : new Device(code);
   }
 
+  /** Whether this is a CUDA device rather than the CPU. */
   public boolean isCuda() {
     return code > 0;
   }

@@ -32,26 +32,32 @@ public final class Ops {
 
   // ---------------------------------------------------------------- elementwise
 
+  /** Elementwise {@code -x}. */
   public static Tensor neg(Tensor x) {
     return unary(Op.NEG, x);
   }
 
+  /** Elementwise sine of x (radians); derivative cos(x). */
   public static Tensor sin(Tensor x) {
     return unary(Op.SIN, x);
   }
 
+  /** Elementwise cosine of x (radians); derivative -sin(x). */
   public static Tensor cos(Tensor x) {
     return unary(Op.COS, x);
   }
 
+  /** Elementwise e^x; overflows to +inf for large x (see {@link #logSoftmax} for a stable use). */
   public static Tensor exp(Tensor x) {
     return unary(Op.EXP, x);
   }
 
+  /** Elementwise natural logarithm; -inf at 0 and NaN below it. */
   public static Tensor log(Tensor x) {
     return unary(Op.LOG, x);
   }
 
+  /** Elementwise hyperbolic tangent; derivative 1 - tanh(x)^2. */
   public static Tensor tanh(Tensor x) {
     return unary(Op.TANH, x);
   }
@@ -81,6 +87,7 @@ public final class Ops {
     return unary(Op.EXPM1, x);
   }
 
+  /** Elementwise max(x, 0); its derivative is {@link #step}(x), 0 at x = 0. */
   public static Tensor relu(Tensor x) {
     return unary(Op.RELU, x);
   }
@@ -90,26 +97,32 @@ public final class Ops {
     return unary(Op.STEP, x);
   }
 
+  /** Elementwise x^2. */
   public static Tensor square(Tensor x) {
     return unary(Op.SQUARE, x);
   }
 
+  /** Elementwise square root; NaN below 0, and its derivative is infinite at 0. */
   public static Tensor sqrt(Tensor x) {
     return unary(Op.SQRT, x);
   }
 
+  /** {@code a + b} elementwise, broadcasting; both in one dtype (mixing dtypes is an {@link AdjointException}). */
   public static Tensor add(Tensor a, Tensor b) {
     return binary(Op.ADD, a, b);
   }
 
+  /** {@code a - b} elementwise, broadcasting, in one dtype. */
   public static Tensor sub(Tensor a, Tensor b) {
     return binary(Op.SUB, a, b);
   }
 
+  /** {@code a * b} elementwise (not the matrix product: see {@link #matmul}), broadcasting, in one dtype. */
   public static Tensor mul(Tensor a, Tensor b) {
     return binary(Op.MUL, a, b);
   }
 
+  /** {@code a / b} elementwise, broadcasting, in one dtype (IEEE: x / 0 is inf or NaN). */
   public static Tensor div(Tensor a, Tensor b) {
     return binary(Op.DIV, a, b);
   }
@@ -130,22 +143,22 @@ public final class Ops {
     return binary(Op.MAXIMUM, a, b);
   }
 
-  /** 1 where a < b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  /** 1 where {@code a < b}, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
   public static Tensor lt(Tensor a, Tensor b) {
     return binary(Op.LT, a, b);
   }
 
-  /** 1 where a <= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  /** 1 where {@code a <= b}, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
   public static Tensor le(Tensor a, Tensor b) {
     return binary(Op.LE, a, b);
   }
 
-  /** 1 where a > b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  /** 1 where {@code a > b}, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
   public static Tensor gt(Tensor a, Tensor b) {
     return binary(Op.GT, a, b);
   }
 
-  /** 1 where a >= b, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
+  /** 1 where {@code a >= b}, else 0, in the inputs' dtype (broadcasting; NaN compares false); zero derivative. */
   public static Tensor ge(Tensor a, Tensor b) {
     return binary(Op.GE, a, b);
   }
@@ -176,7 +189,7 @@ public final class Ops {
    * one NaN; {@code pow(x, 0) = 1} and {@code pow(1, y) = 1} for every x and y, NaN included;
    * {@code pow(0, y < 0) = inf}. From the math library, so CPU and CUDA may differ by a few ulp.
    * Derivatives: d/da = b a^(b-1) (0 where b = 0, finite at a negative base with an integral b);
-   * d/db = a^b log a where a > 0 and 0 where a <= 0 (as TensorFlow defines it; Note [pow derivatives]).
+   * d/db = a^b log a where {@code a > 0} and 0 where {@code a <= 0} (as TensorFlow defines it; Note [pow derivatives]).
    *
    * <pre>{@code Tensor y = Ops.pow(x, Tensor.of(new double[] {2, 0.5}));   // [x0^2, sqrt(x1)]}</pre>
    */
@@ -190,24 +203,32 @@ public final class Ops {
     return pow(a, scalarLike(b, a.dtype()));
   }
 
+  /** {@code a + b} for a scalar b, taken in a's dtype. */
   public static Tensor add(Tensor a, double b) {
     return add(a, scalarLike(b, a.dtype()));
   }
 
+  /** {@code a - b} for a scalar b, taken in a's dtype. */
   public static Tensor sub(Tensor a, double b) {
     return sub(a, scalarLike(b, a.dtype()));
   }
 
+  /** {@code a * b} for a scalar b, taken in a's dtype. */
   public static Tensor mul(Tensor a, double b) {
     return mul(a, scalarLike(b, a.dtype()));
   }
 
+  /** {@code a / b} for a scalar b, taken in a's dtype. */
   public static Tensor div(Tensor a, double b) {
     return div(a, scalarLike(b, a.dtype()));
   }
 
   // ---------------------------------------------------------------- matmul
 
+  /**
+   * The matrix product {@code a @ b} over the last two axes ({@code [..., m, k] @ [..., k, n]}), leading axes
+   * broadcasting; mismatched inner sizes are an {@link AdjointException} naming both shapes.
+   */
   public static Tensor matmul(Tensor a, Tensor b) {
     return matmul(a, b, false, false);
   }
@@ -232,10 +253,15 @@ public final class Ops {
     return Op.SUM.apply(reduceAttrs("sum", x, keepdims, axes), 0, x);
   }
 
+  /** The mean of all elements, as a rank-0 tensor. */
   public static Tensor mean(Tensor x) {
     return mean(x, false);
   }
 
+  /**
+   * The mean over {@code axes} (all when none are given; negative axes count from the end), keeping them
+   * as size 1 when {@code keepdims}; an axis out of range is an {@link AdjointException}.
+   */
   public static Tensor mean(Tensor x, boolean keepdims, int... axes) {
     return Op.MEAN.apply(reduceAttrs("mean", x, keepdims, axes), 0, x);
   }
@@ -268,6 +294,10 @@ public final class Ops {
 
   // ---------------------------------------------------------------- shapes
 
+  /**
+   * The elements of x, in row-major order, in {@code shape}; one dimension may be -1 and is inferred. A
+   * different element count is an {@link AdjointException} naming both.
+   */
   public static Tensor reshape(Tensor x, long... shape) {
     if (shape == null) throw new AdjointException("reshape: shape is null");
     long known = 1;
@@ -296,6 +326,10 @@ public final class Ops {
     return Op.TRANSPOSE.apply(perm.clone(), 0, x);
   }
 
+  /**
+   * x repeated along its size-1 (or missing leading) axes to {@code shape}, as NumPy's broadcast_to; its
+   * gradient is {@link #sumToShape} back to x's shape.
+   */
   public static Tensor broadcastTo(Tensor x, long... shape) {
     Shapes.numel("broadcastTo", shape);
     return Op.BROADCAST_TO.apply(shape.clone(), 0, x);
@@ -303,6 +337,10 @@ public final class Ops {
 
   // ---------------------------------------------------------------- constants
 
+  /**
+   * A Float32 or Float64 tensor of {@code shape} with every element {@code value} (a constant of the graph
+   * inside a trace); Int32 is an {@link AdjointException}.
+   */
   public static Tensor fill(DType dtype, double value, long... shape) {
     if (dtype == null) throw new AdjointException("fill: dtype is null");
     if (!dtype.isFloating()) throw new AdjointException("fill: dtype " + dtype + " is not supported (Float32 or Float64)");
@@ -318,10 +356,12 @@ public final class Ops {
     return fill(dtype, value);
   }
 
+  /** Ones with x's shape and dtype. */
   public static Tensor onesLike(Tensor x) {
     return unary(Op.ONES_LIKE, x);
   }
 
+  /** Zeros with x's shape and dtype. */
   public static Tensor zerosLike(Tensor x) {
     return unary(Op.ZEROS_LIKE, x);
   }
@@ -461,9 +501,16 @@ public final class Ops {
     return HostFunctions.call(name, kernel, outDtype, outShape, in);
   }
 
-  /** The body of {@link #hostCall}: reads {@code inputs}, fills {@code output}, both row-major. */
+  /**
+   * The body of {@link #hostCall}: reads {@code inputs}, fills {@code output}, both row-major.
+   *
+   * <pre>{@code
+   * Ops.HostKernel twice = (in, out) -> { for (int i = 0; i < out.length; i++) out[i] = 2 * in[0][i]; };
+   * }</pre>
+   */
   @FunctionalInterface
   public interface HostKernel {
+    /** Fills {@code output} (row-major, of the node's output shape) from {@code inputs}, one array per input tensor. */
     void compute(double[][] inputs, double[] output);
   }
 

@@ -19,6 +19,10 @@ public final class Parameter extends Tensor {
   private final String name;
   private boolean requiresGrad = true;
 
+  /**
+   * A trainable parameter named {@code name} holding a copy of {@code value} (on value's device; the caller
+   * keeps and may close {@code value}). Throws {@link AdjointException} for an empty name or a symbolic value.
+   */
   public Parameter(String name, Tensor value) {
     super(copyOf(checkValue(name, value)));
     this.name = name;
@@ -43,14 +47,20 @@ public final class Parameter extends Tensor {
     return s;
   }
 
+  /** The name given at creation; {@link Cell#namedParameters()} prefixes it with the path to the cell holding it. */
   public String name() {
     return name;
   }
 
+  /** Whether {@link Cell#trainableParams()} includes this parameter (true unless turned off). */
   public boolean requiresGrad() {
     return requiresGrad;
   }
 
+  /**
+   * Includes this parameter in {@link Cell#trainableParams()} or not (frozen weights, optimizer state);
+   * returns this parameter.
+   */
   public Parameter requiresGrad(boolean value) {
     this.requiresGrad = value;
     return this;

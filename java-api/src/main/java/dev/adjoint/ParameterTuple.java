@@ -15,22 +15,27 @@ import java.util.List;
 public final class ParameterTuple implements Iterable<Parameter> {
   private final List<Parameter> params;
 
+  /** The parameters of {@code params}, in its order (copied, so later changes to the list do not show). */
   public ParameterTuple(List<Parameter> params) {
     this.params = List.copyOf(params);
   }
 
+  /** A tuple of the given parameters, in order; null elements are refused ({@link NullPointerException}). */
   public static ParameterTuple of(Parameter... params) {
     return new ParameterTuple(List.of(params));
   }
 
+  /** The number of parameters. */
   public int size() {
     return params.size();
   }
 
+  /** The parameter at index {@code i}, whose gradient is element {@code i} of a getByList result. */
   public Parameter get(int i) {
     return params.get(i);
   }
 
+  /** The parameters as an unmodifiable list, in order. */
   public List<Parameter> asList() {
     return params;
   }

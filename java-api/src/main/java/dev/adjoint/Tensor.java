@@ -50,21 +50,27 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   // ---------------------------------------------------------------- factories
 
+  /** A Float32 vector {@code [data.length]} holding a copy of {@code data}. */
   public static Tensor of(float[] data) {
     if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
+  /** A Float64 vector {@code [data.length]} holding a copy of {@code data}. */
   public static Tensor of(double[] data) {
     if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
+  /** An Int32 vector {@code [data.length]} holding a copy of {@code data}. */
   public static Tensor of(int[] data) {
     if (data == null) throw new AdjointException("Tensor.of: data is null");
     return of(data, data.length);
   }
 
+  /**
+   * A Float32 matrix {@code [rows.length, rows[0].length]} copied from {@code rows}; ragged or null rows are an {@link AdjointException}.
+   */
   public static Tensor of(float[][] rows) {
     if (rows == null) throw new AdjointException("Tensor.of: rows is null");
     for (int i = 0; i < rows.length; i++) if (rows[i] == null) throw new AdjointException("Tensor.of: row " + i + " is null");
@@ -78,6 +84,9 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return of(flat, rows.length, cols);
   }
 
+  /**
+   * A Float64 matrix {@code [rows.length, rows[0].length]} copied from {@code rows}; ragged or null rows are an {@link AdjointException}.
+   */
   public static Tensor of(double[][] rows) {
     if (rows == null) throw new AdjointException("Tensor.of: rows is null");
     for (int i = 0; i < rows.length; i++) if (rows[i] == null) throw new AdjointException("Tensor.of: row " + i + " is null");
@@ -91,6 +100,10 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return of(flat, rows.length, cols);
   }
 
+  /**
+   * A Float32 tensor of {@code shape} holding a copy of {@code data} in row-major order; a count that does not
+   * match the shape is an {@link AdjointException}. No shape gives a rank-0 (scalar) tensor of one value.
+   */
   public static Tensor of(float[] data, long... shape) {
     checkCount(data, data.length, shape);
     Tensor t = empty(DType.FLOAT32, shape);
@@ -98,6 +111,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return t;
   }
 
+  /** A Float64 tensor of {@code shape} holding a copy of {@code data}, row-major; the count must match the shape. */
   public static Tensor of(double[] data, long... shape) {
     checkCount(data, data.length, shape);
     Tensor t = empty(DType.FLOAT64, shape);
@@ -105,6 +119,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return t;
   }
 
+  /** An Int32 tensor of {@code shape} holding a copy of {@code data}, row-major; the count must match the shape. */
   public static Tensor of(int[] data, long... shape) {
     checkCount(data, data.length, shape);
     Tensor t = empty(DType.INT32, shape);
@@ -112,22 +127,27 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return t;
   }
 
+  /** A rank-0 Float32 tensor holding {@code v}. */
   public static Tensor scalar(float v) {
     return of(new float[] {v}, new long[0]);
   }
 
+  /** A rank-0 Float64 tensor holding {@code v}. */
   public static Tensor scalar(double v) {
     return of(new double[] {v}, new long[0]);
   }
 
+  /** A Float32 or Float64 tensor of {@code shape} filled with 0 (Int32 is an {@link AdjointException}). */
   public static Tensor zeros(DType dtype, long... shape) {
     return full(dtype, 0, shape);
   }
 
+  /** A Float32 or Float64 tensor of {@code shape} filled with 1 (Int32 is an {@link AdjointException}). */
   public static Tensor ones(DType dtype, long... shape) {
     return full(dtype, 1, shape);
   }
 
+  /** A Float32 or Float64 tensor of {@code shape} with every element {@code value}, made by the engine's fill op. */
   public static Tensor full(DType dtype, double value, long... shape) {
     return Ops.fill(dtype, value, shape);
   }
@@ -232,22 +252,27 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   // ---------------------------------------------------------------- properties
 
+  /** The dimensions, outermost first (a copy; empty for a scalar). */
   public long[] shape() {
     return shape.clone();
   }
 
+  /** The number of dimensions (0 for a scalar). */
   public int rank() {
     return shape.length;
   }
 
+  /** The number of elements: the product of the shape (1 for a scalar). */
   public long numel() {
     return Shapes.numel("tensor", shape);
   }
 
+  /** The element type. */
   public DType dtype() {
     return dtype;
   }
 
+  /** Where the memory lives (for a symbolic tensor: the device of the graph being traced). */
   public Device device() {
     return node != null ? node.trace.device : storage().device;
   }
@@ -280,6 +305,10 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
 
   // ---------------------------------------------------------------- data out
 
+  /**
+   * A copy of the values of a Float32 tensor, row-major (copied from the device if needed); another dtype
+   * or a symbolic tensor is an {@link AdjointException}.
+   */
   public float[] toFloatArray() {
     requireHostable(DType.FLOAT32);
     float[] out = new float[Shapes.arrayLength("toFloatArray", dtype, shape)];
@@ -290,6 +319,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return out;
   }
 
+  /** A copy of the values, row-major, widened to double from any dtype. */
   public double[] toDoubleArray() {
     if (dtype == DType.FLOAT32) {
       float[] f = toFloatArray();
@@ -309,6 +339,7 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     return out;
   }
 
+  /** A copy of the values of an Int32 tensor, row-major; another dtype is an {@link AdjointException}. */
   public int[] toIntArray() {
     requireHostable(DType.INT32);
     int[] out = new int[Shapes.arrayLength("toIntArray", dtype, shape)];
@@ -365,48 +396,59 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
     if (storage != null) storage.close();
   }
 
+  /** Whether {@link #close()} has freed this tensor's memory (always false for a symbolic tensor). */
   public boolean isClosed() {
     return storage != null && storage.isClosed();
   }
 
   // ---------------------------------------------------------------- fluent ops
 
+  /** {@code this + o}, broadcasting: {@link Ops#add(Tensor, Tensor)}. */
   public Tensor add(Tensor o) {
     return Ops.add(this, o);
   }
 
+  /** {@code this - o}, broadcasting: {@link Ops#sub(Tensor, Tensor)}. */
   public Tensor sub(Tensor o) {
     return Ops.sub(this, o);
   }
 
+  /** {@code this * o} elementwise, broadcasting: {@link Ops#mul(Tensor, Tensor)}. */
   public Tensor mul(Tensor o) {
     return Ops.mul(this, o);
   }
 
+  /** {@code this / o} elementwise, broadcasting: {@link Ops#div(Tensor, Tensor)}. */
   public Tensor div(Tensor o) {
     return Ops.div(this, o);
   }
 
+  /** The matrix product {@code this @ o}: {@link Ops#matmul(Tensor, Tensor)}. */
   public Tensor matmul(Tensor o) {
     return Ops.matmul(this, o);
   }
 
+  /** {@code -this}: {@link Ops#neg}. */
   public Tensor neg() {
     return Ops.neg(this);
   }
 
+  /** Elementwise sine: {@link Ops#sin}. */
   public Tensor sin() {
     return Ops.sin(this);
   }
 
+  /** Elementwise cosine: {@link Ops#cos}. */
   public Tensor cos() {
     return Ops.cos(this);
   }
 
+  /** The sum of all elements as a rank-0 tensor: {@link Ops#sum(Tensor)}. */
   public Tensor sum() {
     return Ops.sum(this);
   }
 
+  /** The same elements in {@code newShape} (one -1 is inferred): {@link Ops#reshape}. */
   public Tensor reshape(long... newShape) {
     return Ops.reshape(this, newShape);
   }

@@ -13,11 +13,13 @@ import java.util.List;
  */
 public sealed interface Value permits Tensor, Tuple {
 
+  /** This value as a Tensor; throws {@link AdjointException} if it is a Tuple. */
   default Tensor asTensor() {
     if (this instanceof Tensor t) return t;
     throw new AdjointException("expected a Tensor, got a Tuple of " + ((Tuple) this).size());
   }
 
+  /** This value as a Tuple; throws {@link AdjointException} if it is a Tensor. */
   default Tuple asTuple() {
     if (this instanceof Tuple t) return t;
     throw new AdjointException("expected a Tuple, got a Tensor " + this.asTensor().describe());

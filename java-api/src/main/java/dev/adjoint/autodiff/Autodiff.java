@@ -51,6 +51,7 @@ public final class Autodiff {
     return c::call;
   }
 
+  /** {@code Tuple(f(x), df/dx)} of a scalar-valued f with respect to argument 0, from one trace. */
   public static Cell.Fn valueAndGrad(Cell.Fn f) {
     return valueAndGrad(f, false, 0);
   }
@@ -75,14 +76,38 @@ public final class Autodiff {
     return c::call;
   }
 
-  /** The output of f at primals and its pullback: cotangent (shaped like the output) to input cotangents. */
+  /**
+   * The output of f at primals and its pullback: cotangent (shaped like the output) to input cotangents.
+   *
+   * <pre>{@code
+   * Autodiff.Vjp r = Autodiff.vjp(in -> Ops.mul(in[0], in[1]), a, b);
+   * Tuple grads = r.pullback().apply(Ops.onesLike(r.out().asTensor()));   // (b, a)
+   * }</pre>
+   *
+   * @param out f(primals)
+   * @param pullback the cotangent map of f at primals
+   */
   public record Vjp(Value out, Pullback pullback) {}
 
+  /**
+   * Maps a cotangent of f's output (shaped like it) to the cotangents of f's inputs, one per primal, as a
+   * Tuple; each call runs a compiled gradient graph.
+   *
+   * <pre>{@code
+   * Autodiff.Vjp r = Autodiff.vjp(in -> Ops.sin(in[0]), x);
+   * Tensor dx = r.pullback().apply(Ops.onesLike(x)).tensor(0);   // cos(x)
+   * }</pre>
+   */
   @FunctionalInterface
   public interface Pullback {
+    /** The input cotangents for {@code cotangent}, one per primal, in order. */
     Tuple apply(Value cotangent);
   }
 
+  /**
+   * Runs f at {@code primals} and returns its output with the pullback, JAX's {@code vjp}: the pullback
+   * reuses one compiled gradient cell for every cotangent.
+   */
   public static Vjp vjp(Cell.Fn f, Tensor... primals) {
     if (primals == null) throw new AdjointException("vjp: primals are null");
     Cell net = Cell.of(primals.length, f);
@@ -123,6 +148,10 @@ public final class Autodiff {
     return hessian(f, 0);
   }
 
+  /**
+   * Hessian of a scalar-valued f with respect to argument {@code argnum} (forward over reverse): shape
+   * {@code in.shape ++ in.shape}.
+   */
   public static Cell.Fn hessian(Cell.Fn f, int argnum) {
     return jacobian(grad(f, false, argnum), argnum, true);
   }

@@ -42,6 +42,10 @@ public final class GradOperation {
   private final boolean getByList;
   private final boolean sensParam;
 
+  /**
+   * The default options (getAll, getByList and sensParam false): {@code of(net)} gives the gradient of the
+   * sum of net's outputs with respect to its first input, as a bare Tensor.
+   */
   public GradOperation() {
     this(false, false, false);
   }
@@ -52,29 +56,44 @@ public final class GradOperation {
     this.sensParam = sensParam;
   }
 
+  /** A builder for the options, all false until set. */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Options, all false by default. */
+  /**
+   * Options, all false by default.
+   *
+   * <pre>{@code
+   * Cell grads = GradOperation.builder().getAll(true).sensParam(true).build().of(net);
+   * Tuple g = grads.call(x, y, sens).asTuple();   // (dx, dy), of sum(sens * net(x, y))
+   * }</pre>
+   */
   public static final class Builder {
     private boolean getAll, getByList, sensParam;
 
+    /** Gradients with respect to every input, as a Tuple, rather than the first one alone. */
     public Builder getAll(boolean v) {
       getAll = v;
       return this;
     }
 
+    /** Gradients with respect to the parameters given to {@link GradOperation#of(Cell, ParameterTuple)}. */
     public Builder getByList(boolean v) {
       getByList = v;
       return this;
     }
 
+    /**
+     * The gradient cell takes one extra, last argument: the sens (output cotangent, shaped like net's
+     * output) that weights the outputs instead of summing them.
+     */
     public Builder sensParam(boolean v) {
       sensParam = v;
       return this;
     }
 
+    /** The GradOperation with these options. */
     public GradOperation build() {
       return new GradOperation(getAll, getByList, sensParam);
     }

@@ -24,10 +24,20 @@ import java.util.Random;
 public final class Gradcheck {
   private Gradcheck() {}
 
+  /**
+   * Checks the derivatives of {@code f} at the Float64 {@code inputs} up to {@code order} (1: gradients,
+   * 2: also second derivatives, ...) with step 1e-6, relative tolerance 1e-5 and fixed random directions:
+   * an {@link AssertionError} gives the order and the analytic and numeric directional derivatives when
+   * they disagree; a non-Float64 input is an {@link AdjointException}.
+   */
   public static void check(Cell.Fn f, int order, Tensor... inputs) {
     check(f, order, 1e-6, 1e-5, new Random(7), inputs);
   }
 
+  /**
+   * As {@link #check(Cell.Fn, int, Tensor...)} with finite-difference step {@code eps}, relative tolerance
+   * {@code tol} and the random directions drawn from {@code rnd}.
+   */
   public static void check(Cell.Fn f, int order, double eps, double tol, Random rnd, Tensor... inputs) {
     for (Tensor t : inputs)
       if (t.dtype() != DType.FLOAT64) throw new AdjointException("gradcheck needs Float64 inputs, got " + t.describe());

@@ -31,14 +31,34 @@ import java.util.function.IntFunction;
  * of a different size compiles its own signature once; cells cache it, so later epochs do not recompile.
  */
 public final class DataLoader {
-  /** What happens to the last, partial batch of an epoch. */
+  /**
+   * What happens to the last, partial batch of an epoch.
+   *
+   * <pre>{@code
+   * DataLoader loader = DataLoader.builder(ds).batchSize(32).lastBatch(LastBatch.PAD).build();
+   * }</pre>
+   */
   public enum LastBatch {
+    /** The last batch is delivered with fewer rows: that one signature is compiled once and cached. */
     KEEP,
+    /** The last partial batch is skipped: every batch has {@code batchSize} rows. */
     DROP,
+    /**
+     * The last batch is filled up to {@code batchSize} rows with the epoch's first samples; {@link
+     * Batch#samples()} tells how many rows are real.
+     */
     PAD
   }
 
-  /** The columns of one batch, each with a leading batch dimension. */
+  /**
+   * The columns of one batch, each with a leading batch dimension, in the order they were added to the
+   * {@link Dataset}. It owns its tensors.
+   *
+   * <pre>{@code
+   * for (Batch b : loader.epoch(0))
+   *   try (b) { step.apply(b.get(0), b.get(1)).close(); }   // features, labels
+   * }</pre>
+   */
   public static final class Batch implements AutoCloseable {
     private final Tensor[] tensors;
     private final int real;
@@ -58,6 +78,7 @@ public final class DataLoader {
       return real;
     }
 
+    /** Closes the tensors of every column of this batch. */
     @Override
     public void close() {
       for (Tensor t : tensors) t.close();
@@ -80,6 +101,7 @@ public final class DataLoader {
     this.device = b.device;
   }
 
+  /** A builder of loaders over {@code data}; {@link Builder#batchSize} must be set before {@link Builder#build}. */
   public static Builder builder(Dataset data) {
     return new Builder(data);
   }
@@ -235,7 +257,14 @@ public final class DataLoader {
     }
   }
 
-  /** Settings; {@code batchSize} is required. */
+  /**
+   * Settings; {@code batchSize} is required, everything else optional (no shuffling, last batch kept, no
+   * prefetch, CPU).
+   *
+   * <pre>{@code
+   * DataLoader loader = DataLoader.builder(ds).batchSize(64).shuffle(7).prefetch(2).build();
+   * }</pre>
+   */
   public static final class Builder {
     private final Dataset data;
     private int batchSize = -1;
@@ -249,6 +278,7 @@ public final class DataLoader {
       this.data = data;
     }
 
+    /** Samples per batch (the leading dimension of every column); {@code n < 1} is an {@link AdjointException}. */
     public Builder batchSize(int n) {
       if (n < 1) throw new AdjointException("DataLoader: batch size must be >= 1, got " + n);
       batchSize = n;
@@ -261,6 +291,7 @@ public final class DataLoader {
       return this;
     }
 
+    /** What to do with the last, partial batch of an epoch; {@link LastBatch#KEEP} by default. */
     public Builder lastBatch(LastBatch policy) {
       if (policy == null) throw new AdjointException("DataLoader: last-batch policy is null");
       last = policy;
@@ -280,6 +311,7 @@ public final class DataLoader {
       return this;
     }
 
+    /** The loader; an {@link AdjointException} if no batch size was given. */
     public DataLoader build() {
       if (batchSize < 1) throw new AdjointException("DataLoader: batchSize(n) is required");
       return new DataLoader(this);

@@ -53,23 +53,37 @@ public final class Dataset {
     return columns.get(c).sampleShape.clone();
   }
 
+  /** A builder to which columns are added in order ({@code get(0)}, {@code get(1)}, ... of a batch). */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Collects columns; every column must hold the same number of samples. */
+  /**
+   * Collects columns; every column must hold the same number of samples, or {@link #column} is an
+   * {@link AdjointException} naming both counts.
+   *
+   * <pre>{@code
+   * Dataset ds = Dataset.builder().column(new float[] {0, 1, 2, 3}, 2).column(new int[] {0, 1}).build();   // 2 samples
+   * }</pre>
+   */
   public static final class Builder {
     private final List<Column> columns = new ArrayList<>();
     private int size = -1;
 
+    /**
+     * A Float32 column over {@code data} (not copied) holding {@code data.length / prod(sampleShape)} samples of
+     * {@code sampleShape}; no shape means scalar samples.
+     */
     public Builder column(float[] data, long... sampleShape) {
       return add(DType.FLOAT32, sampleShape, data == null ? null : FloatBuffer.wrap(data), data == null ? -1 : data.length);
     }
 
+    /** A Float64 column over {@code data} (not copied), samples of {@code sampleShape}. */
     public Builder column(double[] data, long... sampleShape) {
       return add(DType.FLOAT64, sampleShape, data == null ? null : DoubleBuffer.wrap(data), data == null ? -1 : data.length);
     }
 
+    /** An Int32 column over {@code data} (not copied), samples of {@code sampleShape}: class labels or indices. */
     public Builder column(int[] data, long... sampleShape) {
       return add(DType.INT32, sampleShape, data == null ? null : IntBuffer.wrap(data), data == null ? -1 : data.length);
     }
@@ -79,10 +93,12 @@ public final class Dataset {
       return add(DType.FLOAT32, sampleShape, data == null ? null : data.slice(), data == null ? -1 : data.remaining());
     }
 
+    /** A Float64 column over an NIO buffer (heap or direct), from its position to its limit; not copied. */
     public Builder column(DoubleBuffer data, long... sampleShape) {
       return add(DType.FLOAT64, sampleShape, data == null ? null : data.slice(), data == null ? -1 : data.remaining());
     }
 
+    /** An Int32 column over an NIO buffer (heap or direct), from its position to its limit; not copied. */
     public Builder column(IntBuffer data, long... sampleShape) {
       return add(DType.INT32, sampleShape, data == null ? null : data.slice(), data == null ? -1 : data.remaining());
     }
@@ -107,6 +123,7 @@ public final class Dataset {
       return this;
     }
 
+    /** The dataset; an {@link AdjointException} if no column was added. */
     public Dataset build() {
       if (columns.isEmpty()) throw new AdjointException("Dataset: no columns");
       return new Dataset(columns, size);

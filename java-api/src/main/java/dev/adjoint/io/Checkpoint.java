@@ -31,10 +31,18 @@ public final class Checkpoint {
 
   static final String MODEL = "model.", OPTIM = "optim.", STEPS = "adjoint.optimizer.steps", FORMAT = "adjoint.format";
 
+  /**
+   * Saves the parameters of {@code model} (every one {@link Cell#namedParameters()} finds) to {@code file};
+   * a model without parameters is an {@link AdjointException}.
+   */
   public static void save(Path file, Cell model) {
     save(file, model, null);
   }
 
+  /**
+   * Saves the parameters of {@code model} and, unless {@code optimizer} is null, its whole state and step
+   * count to {@code file}, replacing it atomically.
+   */
   public static void save(Path file, Cell model, Optimizer optimizer) {
     if (model == null) throw new AdjointException("checkpoint " + file + ": model is null");
     Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -51,10 +59,20 @@ public final class Checkpoint {
     Safetensors.save(file, tensors, meta);
   }
 
+  /**
+   * Loads the parameters of {@code model} from {@code file} in place; optimizer state in the file is ignored.
+   * Any missing, extra, reshaped or retyped tensor is an {@link AdjointException} listing each, and then nothing
+   * is assigned.
+   */
   public static void load(Path file, Cell model) {
     load(file, model, null);
   }
 
+  /**
+   * Loads the parameters of {@code model} and the state and step count of {@code optimizer} (if not null)
+   * from {@code file} in place, after checking that every name, shape and dtype matches; training continues
+   * bit for bit as if it had not stopped.
+   */
   public static void load(Path file, Cell model, Optimizer optimizer) {
     if (model == null) throw new AdjointException("checkpoint " + file + ": model is null");
     try (Safetensors.Contents c = Safetensors.read(file)) {

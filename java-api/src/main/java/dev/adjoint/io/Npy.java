@@ -31,6 +31,11 @@ public final class Npy {
 
   private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
 
+  /**
+   * Writes {@code t} (Float32, Float64 or Int32; read back from its device) to {@code file} as {@code .npy}
+   * version 1.0, through a temporary file and an atomic rename, creating missing folders; an I/O failure is an
+   * {@link AdjointException} naming the file.
+   */
   public static void save(Path file, Tensor t) {
     if (file == null || t == null) throw new AdjointException("npy: file and tensor must not be null");
     StringBuilder shape = new StringBuilder("(");
@@ -71,6 +76,10 @@ public final class Npy {
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
+  /**
+   * Reads a {@code .npy} file into a new CPU tensor of its dtype and shape; an unsupported dtype, Fortran
+   * order, a truncated or malformed file is an {@link AdjointException} naming the file and the problem.
+   */
   public static Tensor load(Path file) {
     if (file == null) throw new AdjointException("npy: file is null");
     byte[] all;

@@ -47,8 +47,22 @@ public final class Safetensors {
   /** The header may not be larger than this (as in the reference implementation). */
   static final long MAX_HEADER = 100L << 20;
 
-  /** A file's contents: tensors in file order, and its string metadata. */
+  /**
+   * A file's contents: tensors in file order, and its string metadata. The tensors are new CPU tensors
+   * owned by the caller: closing the contents closes them all.
+   *
+   * <pre>{@code
+   * try (Safetensors.Contents c = Safetensors.read(Path.of("run.safetensors"))) {
+   *   Tensor w = c.tensors().get("model.layers.0.weight");
+   *   String steps = c.metadata().get("adjoint.optimizer.steps");
+   * }
+   * }</pre>
+   *
+   * @param tensors every tensor of the file by name, in file order
+   * @param metadata the {@code __metadata__} strings of the header (empty when there are none)
+   */
   public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) implements AutoCloseable {
+    /** Closes every tensor of the contents. */
     @Override
     public void close() {
       tensors.values().forEach(Tensor::close);
@@ -129,6 +143,7 @@ public final class Safetensors {
     }
   }
 
+  /** Writes {@code tensors} to {@code file} without metadata: {@link #save(Path, Map, Map)} with an empty map. */
   public static void save(Path file, Map<String, Tensor> tensors) {
     save(file, tensors, Map.of());
   }

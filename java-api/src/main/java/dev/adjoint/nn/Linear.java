@@ -21,10 +21,19 @@ import java.util.Random;
  * }</pre>
  */
 public class Linear extends Cell {
+  /**
+   * The weight, {@code [in, out]} (the transpose of PyTorch's layout, since this layer computes {@code x @ weight}).
+   */
   public final Parameter weight;
+  /** The bias, {@code [out]}, or null for a layer made without one. */
   public final Parameter bias;
   private final int in, out;
 
+  /**
+   * A layer from {@code in} to {@code out} features, with a bias if {@code bias}, initialised from {@code rng}
+   * (PyTorch's default: uniform on ±1/√in) in {@code dtype}; sizes below 1 or a null rng are an
+   * {@link AdjointException}.
+   */
   public Linear(int in, int out, boolean bias, Random rng, DType dtype) {
     if (in < 1 || out < 1) throw new AdjointException("Linear: sizes must be >= 1, got in=" + in + ", out=" + out);
     if (rng == null) throw new AdjointException("Linear: rng is null (initialisation is always seeded)");
@@ -52,10 +61,12 @@ public class Linear extends Cell {
     this.bias = bias == null ? null : parameter("bias", bias);
   }
 
+  /** The size of the input's last axis. */
   public int inFeatures() {
     return in;
   }
 
+  /** The size of the output's last axis. */
   public int outFeatures() {
     return out;
   }

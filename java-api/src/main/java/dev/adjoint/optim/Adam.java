@@ -31,14 +31,25 @@ public class Adam extends Optimizer {
   private final Parameter[] m, v;
   private final Parameter t;
 
+  /**
+   * Adam over {@code params} with rate {@code lr} and PyTorch's defaults: betas 0.9 and 0.999, eps 1e-8, no weight decay.
+   */
   public Adam(ParameterTuple params, double lr) {
     this(params, lr, 0.9, 0.999, 1e-8);
   }
 
+  /**
+   * Adam with the moment decay rates {@code beta1}, {@code beta2} (each in [0, 1)) and {@code eps} (&gt; 0)
+   * added to the root of the second moment.
+   */
   public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps) {
     this(params, lr, beta1, beta2, eps, 0, false);
   }
 
+  /**
+   * Adam with L2 weight decay: {@code weightDecay * p} is added to each gradient before the moments
+   * (torch.optim.Adam's {@code weight_decay}).
+   */
   public Adam(ParameterTuple params, double lr, double beta1, double beta2, double eps, double weightDecay) {
     this(params, lr, beta1, beta2, eps, weightDecay, false);
   }

@@ -11,14 +11,17 @@ import java.util.List;
  * <pre>{@code Cell step = new AdamW(net.trainableParams(), 1e-3, 0.01).step(loss);}</pre>
  */
 public final class AdamW extends Adam {
+  /** AdamW over {@code params} with rate {@code lr}, weight decay 0.01 and betas 0.9, 0.999, eps 1e-8. */
   public AdamW(ParameterTuple params, double lr) {
     this(params, lr, 0.01);
   }
 
+  /** AdamW with decoupled weight decay {@code weightDecay} (&gt;= 0) and the default betas and eps. */
   public AdamW(ParameterTuple params, double lr, double weightDecay) {
     this(params, lr, 0.9, 0.999, 1e-8, weightDecay);
   }
 
+  /** AdamW with every hyperparameter given; out-of-range values are an {@link dev.adjoint.AdjointException}. */
   public AdamW(ParameterTuple params, double lr, double beta1, double beta2, double eps, double weightDecay) {
     super(params, lr, beta1, beta2, eps, weightDecay, true);
   }

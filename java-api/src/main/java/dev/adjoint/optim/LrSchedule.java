@@ -14,11 +14,13 @@ import java.util.function.IntToDoubleFunction;
  */
 @FunctionalInterface
 public interface LrSchedule extends IntToDoubleFunction {
+  /** Any function of the step as a schedule (a lambda {@code k -> ...} is one already). */
   static LrSchedule of(IntToDoubleFunction f) {
     if (f == null) throw new AdjointException("LrSchedule.of: function is null");
     return f::applyAsDouble;
   }
 
+  /** The same rate {@code lr} (&gt; 0, finite) at every step. */
   static LrSchedule constant(double lr) {
     positive("constant", lr);
     return step -> lr;

@@ -63,6 +63,10 @@ public abstract class Optimizer implements AutoCloseable {
   private double clipNorm = Double.NaN, clipValue = Double.NaN;
   private boolean closed;
 
+  /**
+   * An optimizer of {@code params} with base rate {@code lr} (&gt; 0, finite): a null, repeated or Int32
+   * parameter is an {@link AdjointException} naming it.
+   */
   protected Optimizer(ParameterTuple params, double lr) {
     this(List.of(ParamGroup.of(checkParams(params))), lr);
   }

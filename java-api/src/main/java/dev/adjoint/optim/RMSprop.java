@@ -18,10 +18,15 @@ public final class RMSprop extends Optimizer {
   private final double[] alpha, eps, weightDecay;
   private final Parameter[] sq;
 
+  /** RMSprop with PyTorch's defaults: alpha 0.99, eps 1e-8, no weight decay. */
   public RMSprop(ParameterTuple params, double lr) {
     this(params, lr, 0.99, 1e-8, 0);
   }
 
+  /**
+   * RMSprop with smoothing {@code alpha} in [0, 1), {@code eps} &gt; 0 and L2 weight decay {@code weightDecay}
+   * &gt;= 0; other values are an {@link AdjointException}.
+   */
   public RMSprop(ParameterTuple params, double lr, double alpha, double eps, double weightDecay) {
     this(List.of(ParamGroup.of(params)), lr, alpha, eps, weightDecay);
   }

@@ -27,10 +27,15 @@ public final class SGD extends Optimizer {
   /** Momentum buffers by parameter index; null where that parameter's momentum is 0. */
   private final Parameter[] buffers;
 
+  /** Plain SGD: {@code p -= lr * g}, no momentum, no weight decay. */
   public SGD(ParameterTuple params, double lr) {
     this(params, lr, 0, false, 0);
   }
 
+  /**
+   * SGD with {@code momentum} in [0, 1), Nesterov momentum if {@code nesterov} (needs momentum &gt; 0) and
+   * L2 weight decay {@code weightDecay} &gt;= 0; other values are an {@link AdjointException}.
+   */
   public SGD(ParameterTuple params, double lr, double momentum, boolean nesterov, double weightDecay) {
     this(List.of(ParamGroup.of(params)), lr, momentum, nesterov, weightDecay);
   }

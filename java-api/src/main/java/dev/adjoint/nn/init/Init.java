@@ -27,6 +27,11 @@ public final class Init {
     return gain(nonlinearity, 0.01);
   }
 
+  /**
+   * The recommended gain of {@code nonlinearity} (linear, identity, sigmoid, conv1d/2d/3d, tanh, relu,
+   * leaky_relu, selu), with {@code negativeSlope} used by leaky_relu only; an unknown name is an
+   * {@link AdjointException} listing the known ones.
+   */
   public static double gain(String nonlinearity, double negativeSlope) {
     if (nonlinearity == null) throw new AdjointException("gain: nonlinearity is null");
     return switch (nonlinearity) {
@@ -45,6 +50,7 @@ public final class Init {
     return fans(shape)[0];
   }
 
+  /** Fan-out of a weight of {@code shape} (see the class comment); rank 0 is an {@link AdjointException}. */
   public static long fanOut(long... shape) {
     return fans(shape)[1];
   }
@@ -59,14 +65,17 @@ public final class Init {
     return new long[] {shape[1] * field, shape[0] * field};
   }
 
+  /** A Float32 or Float64 tensor of zeros of {@code shape} (biases, moment buffers). */
   public static Tensor zeros(DType dtype, long... shape) {
     return constant(dtype, 0, shape);
   }
 
+  /** A Float32 or Float64 tensor of ones of {@code shape} (normalisation scales). */
   public static Tensor ones(DType dtype, long... shape) {
     return constant(dtype, 1, shape);
   }
 
+  /** A Float32 or Float64 tensor of {@code shape} with every element {@code value}. */
   public static Tensor constant(DType dtype, double value, long... shape) {
     return Tensor.full(dtype, value, shape);
   }
@@ -99,9 +108,17 @@ public final class Init {
     return normal(rng, dtype, 0, gain * Math.sqrt(2.0 / (f[0] + f[1])), shape);
   }
 
-  /** Which fan He/Kaiming scales by: fan-in preserves forward variance, fan-out backward. */
+  /**
+   * Which fan He/Kaiming scales by: fan-in preserves forward variance, fan-out backward.
+   *
+   * <pre>{@code
+   * Tensor w = Init.kaimingNormal(new Random(1), DType.FLOAT32, Init.gain("relu"), Init.FanMode.FAN_IN, 128, 64);
+   * }</pre>
+   */
   public enum FanMode {
+    /** Scale by the fan-in (PyTorch's default {@code mode="fan_in"}). */
     FAN_IN,
+    /** Scale by the fan-out. */
     FAN_OUT
   }
 
@@ -127,7 +144,7 @@ public final class Init {
   /**
    * A (semi-)orthogonal matrix times {@code gain}, as torch.nn.init.orthogonal_: the tensor is viewed as
    * {@code [shape[0], rest]}, a Gaussian matrix is QR-factorised (Householder) and Q, its columns' signs fixed
-   * by R's diagonal, is the result. Rows are orthonormal when rows <= cols, columns otherwise.
+   * by R's diagonal, is the result. Rows are orthonormal when {@code rows <= cols}, columns otherwise.
    */
   public static Tensor orthogonal(Random rng, DType dtype, double gain, long... shape) {
     if (shape == null || shape.length < 2) throw new AdjointException("orthogonal: needs rank >= 2, got " + Arrays.toString(shape));

@@ -42,7 +42,7 @@ public final class Losses {
   }
 
   /**
-   * Huber loss with threshold {@code delta} (PyTorch's HuberLoss): 0.5 d^2 where |d| <= delta, else
+   * Huber loss with threshold {@code delta} (PyTorch's HuberLoss): 0.5 d^2 where {@code |d| <= delta}, else
    * delta (|d| - 0.5 delta), written as 0.5 m^2 + delta (|d| - m) with m = min(|d|, delta), which is smooth
    * where the pieces meet.
    */
