@@ -21,6 +21,7 @@ module dev.adjoint {
   exports dev.adjoint.nn.loss;
   exports dev.adjoint.data;
   exports dev.adjoint.io;
+  exports dev.adjoint.distributed;
 
   // The CUDA backend (adjoint-cuda), an optional runtime dependency: Engine.cudaProvider.
   uses dev.adjoint.engine.BackendProvider;
