@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code ./adjoint launch --nproc N <command> [args]}: starts N JVMs of {@code ./adjoint <command> [args]} on
  * this machine, as {@code torchrun --nproc-per-node N} does, each with ADJOINT_RANK, ADJOINT_WORLD_SIZE,
- * ADJOINT_MASTER_ADDR/PORT, a fresh ADJOINT_RENDEZVOUS_DIR and ADJOINT_RUN_ID and ADJOINT_TIMEOUT_MS set;
+ * ADJOINT_MASTER_ADDR/PORT, a fresh ADJOINT_RENDEZVOUS_DIR and ADJOINT_RUN_ID, ADJOINT_TIMEOUT_MS and
+ * ADJOINT_THREADS (cores / N, unless set) set;
  * forwards their output line by line with a {@code [rank r]} prefix and fails (with the first non-zero exit
  * code) when any rank fails. After a failure the other ranks get twice the timeout to fail on their own
  * (the collectives name the lost rank), then they are killed.
@@ -69,6 +70,10 @@ final class LaunchCommand implements Callable<Integer> {
         env.put("ADJOINT_RENDEZVOUS_DIR", rdzv.toString());
         env.put("ADJOINT_RUN_ID", runId);
         env.put("ADJOINT_TIMEOUT_MS", Long.toString(timeoutMs));
+        // N ranks share this machine's cores: each gets cores / N threads unless the user chose.
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / nproc);
+        env.putIfAbsent("ADJOINT_THREADS", Integer.toString(threads));
+        env.putIfAbsent("OPENBLAS_NUM_THREADS", env.get("ADJOINT_THREADS"));
         Process p = pb.start();
         procs.add(p);
         pumps.add(pump(p.getInputStream(), "[rank " + r + "] ", System.out));

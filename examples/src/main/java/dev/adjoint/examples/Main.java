@@ -16,6 +16,13 @@ import picocli.CommandLine.Parameters;
     subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, LaunchCommand.class, AllReduceBench.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
   public static void main(String[] args) {
+    // ADJOINT_THREADS=n: engine and OpenBLAS threads of this process (launch sets cores / nproc per rank).
+    String threads = System.getenv("ADJOINT_THREADS");
+    if (threads != null) {
+      int n = Integer.parseInt(threads.trim());
+      Adjoint.setThreads(n);
+      Adjoint.setBlasThreads(n);
+    }
     CommandLine cli = new CommandLine(new Main());
     // launch passes everything after its first positional argument to the launched command, options too.
     cli.getSubcommands().get("launch").setStopAtPositional(true);
