@@ -198,7 +198,7 @@ public final class DataParallel {
     final int[] offsets;
     final Part[] parts;
     final boolean f64;
-    final ThreadLocal<double[]> result = new ThreadLocal<>();
+    final ThreadLocal<Object> result = new ThreadLocal<>(); // float[] or double[]: the reduced bucket
 
     Bucket(int index, int[] params) {
       this.index = index;
@@ -214,19 +214,32 @@ public final class DataParallel {
     @Override
     public void compute(double[][] inputs, double[] output) {
       int n = offsets[params.length];
-      double[] packed = new double[n];
       if (f64) {
+        double[] packed = new double[n];
         for (int j = 0; j < params.length; j++) System.arraycopy(inputs[j], 0, packed, offsets[j], inputs[j].length);
         group.communicator().allReduce(packed, Communicator.Reduce.MEAN);
+        System.arraycopy(packed, 0, output, 0, output.length);
+        result.set(packed);
       } else {
-        float[] f = new float[n];
+        float[] packed = new float[n];
         for (int j = 0; j < params.length; j++)
-          for (int i = 0; i < inputs[j].length; i++) f[offsets[j] + i] = (float) inputs[j][i];
-        group.communicator().allReduce(f, Communicator.Reduce.MEAN);
-        for (int i = 0; i < n; i++) packed[i] = f[i];
+          for (int i = 0, o = offsets[j]; i < inputs[j].length; i++) packed[o + i] = (float) inputs[j][i];
+        group.communicator().allReduce(packed, Communicator.Reduce.MEAN);
+        for (int i = 0; i < output.length; i++) output[i] = packed[i];
+        result.set(packed);
       }
-      System.arraycopy(packed, 0, output, 0, output.length);
-      result.set(packed);
+    }
+
+    void part(int j, double[] output) {
+      Object packed = result.get();
+      if (packed == null) throw new AdjointException("DataParallel: bucket " + index + " was not reduced before its part " + j);
+      int o = offsets[j];
+      if (packed instanceof double[] d) System.arraycopy(d, o, output, 0, output.length);
+      else {
+        float[] f = (float[]) packed;
+        for (int i = 0; i < output.length; i++) output[i] = f[o + i];
+      }
+      if (j == params.length - 1) result.remove();
     }
   }
 
@@ -241,10 +254,7 @@ public final class DataParallel {
 
     @Override
     public void compute(double[][] inputs, double[] output) {
-      double[] packed = bucket.result.get();
-      if (packed == null) throw new AdjointException("DataParallel: bucket " + bucket.index + " was not reduced before its part " + j);
-      System.arraycopy(packed, bucket.offsets[j], output, 0, output.length);
-      if (j == bucket.params.length - 1) bucket.result.remove();
+      bucket.part(j, output);
     }
   }
 

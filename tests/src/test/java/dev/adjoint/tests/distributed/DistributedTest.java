@@ -119,6 +119,8 @@ class DistributedTest {
     Job job = start(dir, n, "train", opt, dtype, Integer.toString(steps), dir.toString());
     int[] rc = job.await(300);
     for (int r = 0; r < n; r++) assertEquals(0, rc[r], job.all());
+    assertTrue(Files.size(dir.resolve("checkpoint-by-rank0.safetensors")) > 0);
+    for (int r = 1; r < n; r++) assertTrue(!Files.exists(dir.resolve("checkpoint-by-rank" + r + ".safetensors")), "rank " + r + " wrote a checkpoint");
     boolean f64 = dtype.equals("f64");
     List<double[]> single;
     try (ProcessGroup local = ProcessGroup.local()) {

@@ -32,6 +32,7 @@ import java.util.Random;
  */
 public final class Worker {
   static final int SAMPLES = 64, GLOBAL_BATCH = 16, IN = 5, OUT = 3;
+  static DataParallel lastRun;
 
   public static void main(String[] args) throws Exception {
     try (ProcessGroup group = ProcessGroup.fromEnvironment()) {
@@ -41,6 +42,8 @@ public final class Worker {
           List<double[]> params = train(group, args[1], args[2].equals("f64") ? DType.FLOAT64 : DType.FLOAT32,
               Integer.parseInt(args[3]), args.length > 5 ? Integer.parseInt(args[5]) : 8, false);
           write(Path.of(args[4]).resolve("rank" + group.rank() + ".txt"), params);
+          // Only rank 0 writes checkpoints: each rank names its own file here, so the test can see who wrote.
+          lastRun.save(Path.of(args[4]).resolve("checkpoint-by-rank" + group.rank() + ".safetensors"));
         }
         case "forever" -> train(group, "sgd", DType.FLOAT64, Integer.MAX_VALUE, 8, true);
         default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -108,7 +111,7 @@ public final class Worker {
     Sequential net = Mlp.builder(IN).hidden(hidden, hidden).out(OUT).activation("tanh").dtype(dtype).seed(11 + group.rank()).build();
     Optimizer o = opt.equals("adam") ? new Adam(net.trainableParams(), 1e-2) : new SGD(net.trainableParams(), 0.1);
     // A small bucket size, so that the 6 parameters make several buckets (bucketing is what is tested).
-    DataParallel dp = DataParallel.builder(group, net, o).bucketBytes(40L * hidden * (dtype == DType.FLOAT64 ? 8 : 4)).build();
+    DataParallel dp = lastRun = DataParallel.builder(group, net, o).bucketBytes(40L * hidden * (dtype == DType.FLOAT64 ? 8 : 4)).build();
     Cell step = dp.step(Cell.of(in -> Losses.mse(net.call(in[0]).asTensor(), in[1])));
     DataLoader loader = DataLoader.builder(data(dtype)).batchSize(GLOBAL_BATCH / group.worldSize()).shuffle(3)
         .sampler(new DistributedSampler(group.rank(), group.worldSize())).build();
