@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -244,11 +245,20 @@ class GlooCollective final : public Collective {
     }
   }
 
+  // True when `msg` names the address `a` ("[127.0.0.1]:1426"), not a longer port ("[127.0.0.1]:14260").
+  static bool mentions(const std::string& msg, const std::string& a) {
+    for (size_t at = msg.find(a); at != std::string::npos; at = msg.find(a, at + 1)) {
+      size_t end = at + a.size();
+      if (end == msg.size() || !std::isdigit((unsigned char)msg[end])) return true;
+    }
+    return false;
+  }
+
   // Names the rank behind a Gloo error (Note [Failure reports]).
   std::string explain(const std::string& msg) {
     for (int r = 0; r < size_; r++)
       for (const std::string& a : addresses_[r])
-        if (msg.find(a) != std::string::npos) {
+        if (mentions(msg, a)) {
           std::string theirs = failureOf(r, milliseconds(200));
           std::string why = theirs.empty()
                                 ? str("lost rank ", r, " (", a, "; it died or closed its connection): ", msg)
@@ -268,8 +278,9 @@ class GlooCollective final : public Collective {
   // pairs of a timed-out operation and a failing rank's exit closes its connections to everyone:
   //  * a closed connection names the peer behind the address; when that peer has a report, it failed
   //    first (a cascade) and its report is quoted, so the root cause travels down the chain;
-  //  * a timeout (or an error naming no known address) waits (at most one more timeout) for the reports of every peer: the live ones time out at
-  //    about the same moment and report; those that never do are hung or dead, and are named.
+  //  * a timeout (or an error naming no known address) waits, at most one more timeout, for the reports
+  //    of every peer: the live ones time out at about the same moment and report; those that never do
+  //    are hung or dead, and are named.
   void report(const std::string& why) {
     if (reported_.exchange(true)) return;
     try {

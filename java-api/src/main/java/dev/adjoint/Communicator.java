@@ -1,8 +1,15 @@
 package dev.adjoint;
 
 import dev.adjoint.internal.Collectives;
+import dev.adjoint.internal.HostFunctions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * A process group's collective operations (the engine's collective seam): all-reduce (sum or mean),
@@ -39,6 +46,7 @@ public final class Communicator implements AutoCloseable {
   private final long group; // 0: the local group of one process, no backend
   private long tags;
   private boolean closed;
+  private final Map<List<Object>, Packed> packed = new ConcurrentHashMap<>();
 
   private Communicator(int rank, int size, Duration timeout, long group) {
     this.rank = rank;
@@ -170,6 +178,90 @@ public final class Communicator implements AutoCloseable {
     System.arraycopy(t.shape(), 0, shape, 1, t.shape().length);
     if (dtypeOf("allGather", t) == DType.FLOAT64) return Tensor.of(allGather(t.toDoubleArray()), shape);
     return Tensor.of(allGather(t.toFloatArray()), shape);
+  }
+
+  /**
+   * All-reduces several tensors of one dtype as one packed buffer, as nodes of the cell being traced (a
+   * train step): at every run the first node packs the tensors' host buffers into one, runs one all-reduce
+   * on it and returns the first tensor's part, the others return theirs; the engine's buffers are read and
+   * written directly. {@code after} (may be null) is a tensor these nodes wait for, to fix the order of
+   * several such all-reduces (every rank must issue them in the same order). Outside a trace it runs at once.
+   *
+   * <pre>{@code
+   * Tensor[] mean = comm.allReduce(Communicator.Reduce.MEAN, null, gradW, gradB);   // in a traced step
+   * }</pre>
+   */
+  public Tensor[] allReduce(Reduce op, Tensor after, Tensor... tensors) {
+    int opCode = code(op);
+    if (tensors == null || tensors.length == 0) throw new AdjointException("allReduce: no tensors");
+    DType dtype = dtypeOf("allReduce", tensors[0]);
+    long[][] shapes = new long[tensors.length][];
+    for (int j = 0; j < tensors.length; j++) {
+      if (dtypeOf("allReduce", tensors[j]) != dtype)
+        throw new AdjointException("allReduce: tensor " + j + " is " + tensors[j].describe() + " but tensor 0 is " + dtype + " (one dtype per call)");
+      shapes[j] = tensors[j].shape();
+    }
+    requireOpen("allReduce");
+    if (size == 1) return tensors.clone(); // the sum and the mean over one rank are the tensors themselves
+    List<Object> key = List.of(dtype, opCode, Arrays.deepToString(shapes));
+    Packed p = packed.computeIfAbsent(key, k -> new Packed(dtype, opCode, shapes));
+    Tensor[] in = Arrays.copyOf(tensors, tensors.length + (after == null ? 0 : 1));
+    if (after != null) in[tensors.length] = after;
+    Tensor[] out = new Tensor[tensors.length];
+    out[0] = HostFunctions.callRaw("allReduce[" + tensors.length + " packed]", p.leader, dtype, shapes[0], in);
+    for (int j = 1; j < tensors.length; j++)
+      out[j] = HostFunctions.callRaw("allReduce[part " + j + "]", p.parts[j], dtype, shapes[j], out[0]);
+    return out;
+  }
+
+  /**
+   * The kernels of one packed all-reduce signature: the leader packs, reduces and keeps the packed result
+   * for the parts, per thread (the engine runs a graph's host callbacks on the thread that runs it).
+   */
+  private final class Packed {
+    final long[] offsets; // bytes
+    final int dtypeCode, width, opCode;
+    final ThreadLocal<BytePointer> result = new ThreadLocal<>();
+    final HostFunctions.RawKernel leader;
+    final HostFunctions.RawKernel[] parts;
+
+    Packed(DType dtype, int opCode, long[][] shapes) {
+      this.dtypeCode = dtype == DType.FLOAT64 ? 1 : 0;
+      this.width = dtype == DType.FLOAT64 ? 8 : 4;
+      this.opCode = opCode;
+      offsets = new long[shapes.length + 1];
+      for (int j = 0; j < shapes.length; j++) {
+        long n = 1;
+        for (long d : shapes[j]) n = Math.multiplyExact(n, d);
+        offsets[j + 1] = Math.addExact(offsets[j], Math.multiplyExact(n, width));
+      }
+      int count = shapes.length;
+      leader = (inputs, output) -> {
+        BytePointer buf = new BytePointer(Math.max(1, offsets[count]));
+        for (int j = 0; j < count; j++)
+          if (offsets[j + 1] > offsets[j]) Pointer.memcpy(buf.getPointer(offsets[j]), inputs[j], offsets[j + 1] - offsets[j]);
+        synchronized (Communicator.this) {
+          requireOpen("allReduce");
+          Collectives.allReduce(group, buf, offsets[count] / width, dtypeCode, opCode, nextTag());
+        }
+        if (offsets[1] > 0) Pointer.memcpy(output, buf, offsets[1]);
+        if (count == 1) buf.close();
+        else result.set(buf);
+      };
+      parts = new HostFunctions.RawKernel[count];
+      for (int j = 1; j < count; j++) {
+        int part = j;
+        parts[j] = (inputs, output) -> {
+          BytePointer buf = result.get();
+          if (buf == null) throw new AdjointException("allReduce: part " + part + " ran before its packed all-reduce");
+          if (offsets[part + 1] > offsets[part]) Pointer.memcpy(output, buf.getPointer(offsets[part]), offsets[part + 1] - offsets[part]);
+          if (part == count - 1) {
+            result.remove();
+            buf.close();
+          }
+        };
+      }
+    }
   }
 
   /** Leaves the group (closes its connections); idempotent. Other ranks still in an operation then fail. */

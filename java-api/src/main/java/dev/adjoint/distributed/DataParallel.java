@@ -4,7 +4,6 @@ import dev.adjoint.AdjointException;
 import dev.adjoint.Cell;
 import dev.adjoint.Communicator;
 import dev.adjoint.DType;
-import dev.adjoint.Ops;
 import dev.adjoint.Parameter;
 import dev.adjoint.ParameterTuple;
 import dev.adjoint.Tensor;
@@ -29,8 +28,9 @@ import java.util.zip.CRC32;
  * dtypes, and the bucket size; a mismatch is an error naming the rank) and rank 0's parameters are broadcast
  * to all. The gradients are reduced in buckets of about {@link Builder#bucketBytes} bytes (default 25 MiB,
  * PyTorch DDP's default), the last layers first (the order in which the backward pass produces them): one
- * all-reduce per bucket, a host callback node of the compiled step ({@link Ops#hostCall}) chained after the
- * previous bucket's so that every rank issues them in the same order. The engine runs host callbacks on
+ * packed all-reduce per bucket ({@link Communicator#allReduce(Communicator.Reduce, Tensor, Tensor...)}, host
+ * callback nodes of the compiled step), chained after the previous bucket's so that every rank issues them
+ * in the same order. The engine runs host callbacks on
  * the thread that runs the step, one at a time, so communication does not yet overlap the rest of the
  * backward pass.
  *
@@ -52,7 +52,6 @@ public final class DataParallel {
   private final Optimizer optimizer;
   private final long bucketBytes;
   private final List<int[]> buckets = new ArrayList<>();
-  private final List<Bucket> kernels = new ArrayList<>();
 
   private DataParallel(Builder b) {
     this.group = b.group;
@@ -62,7 +61,6 @@ public final class DataParallel {
     planBuckets();
     checkSameModel();
     broadcastParameters();
-    for (int k = 0; k < buckets.size(); k++) kernels.add(new Bucket(k, buckets.get(k)));
     optimizer.gradientHook(this::reduce);
   }
 
@@ -169,93 +167,15 @@ public final class DataParallel {
     if (group.worldSize() == 1) return g;
     Tensor[] out = g.clone();
     Tensor previous = null;
-    for (int k = 0; k < buckets.size(); k++) {
-      int[] b = buckets.get(k);
-      Bucket kernel = kernels.get(k);
-      Tensor[] in = new Tensor[b.length + (previous == null ? 0 : 1)];
+    for (int[] b : buckets) {
+      Tensor[] in = new Tensor[b.length];
       for (int j = 0; j < b.length; j++) in[j] = g[b[j]];
-      if (previous != null) in[b.length] = previous; // orders this bucket's all-reduce after the previous one
-      Tensor first = g[b[0]];
-      Tensor leader = Ops.hostCall("allReduceMean[bucket " + k + "]", kernel, first.dtype(), first.shape(), in);
-      out[b[0]] = leader;
-      for (int j = 1; j < b.length; j++) {
-        Tensor gj = g[b[j]];
-        out[b[j]] = Ops.hostCall("allReduceMean[bucket " + k + " part " + j + "]", kernel.parts[j], gj.dtype(), gj.shape(), leader);
-      }
-      previous = leader;
+      // One packed all-reduce per bucket, ordered after the previous bucket's (Communicator.allReduce).
+      Tensor[] mean = group.communicator().allReduce(Communicator.Reduce.MEAN, previous, in);
+      for (int j = 0; j < b.length; j++) out[b[j]] = mean[j];
+      previous = mean[0];
     }
     return out;
-  }
-
-  /**
-   * One bucket's all-reduce: the leader callback packs the bucket's gradients into one array, averages it
-   * over the ranks and returns the first gradient; the part callbacks (run after it: they read its output)
-   * return the others from the packed result, kept per thread (a step's callbacks run on its thread).
-   */
-  private final class Bucket implements Ops.HostKernel {
-    final int index;
-    final int[] params;
-    final int[] offsets;
-    final Part[] parts;
-    final boolean f64;
-    final ThreadLocal<Object> result = new ThreadLocal<>(); // float[] or double[]: the reduced bucket
-
-    Bucket(int index, int[] params) {
-      this.index = index;
-      this.params = params;
-      ParameterTuple ps = optimizer.params();
-      offsets = new int[params.length + 1];
-      for (int j = 0; j < params.length; j++) offsets[j + 1] = Math.addExact(offsets[j], Math.toIntExact(ps.get(params[j]).numel()));
-      f64 = ps.get(params[0]).dtype() == DType.FLOAT64;
-      parts = new Part[params.length];
-      for (int j = 1; j < params.length; j++) parts[j] = new Part(this, j);
-    }
-
-    @Override
-    public void compute(double[][] inputs, double[] output) {
-      int n = offsets[params.length];
-      if (f64) {
-        double[] packed = new double[n];
-        for (int j = 0; j < params.length; j++) System.arraycopy(inputs[j], 0, packed, offsets[j], inputs[j].length);
-        group.communicator().allReduce(packed, Communicator.Reduce.MEAN);
-        System.arraycopy(packed, 0, output, 0, output.length);
-        result.set(packed);
-      } else {
-        float[] packed = new float[n];
-        for (int j = 0; j < params.length; j++)
-          for (int i = 0, o = offsets[j]; i < inputs[j].length; i++) packed[o + i] = (float) inputs[j][i];
-        group.communicator().allReduce(packed, Communicator.Reduce.MEAN);
-        for (int i = 0; i < output.length; i++) output[i] = packed[i];
-        result.set(packed);
-      }
-    }
-
-    void part(int j, double[] output) {
-      Object packed = result.get();
-      if (packed == null) throw new AdjointException("DataParallel: bucket " + index + " was not reduced before its part " + j);
-      int o = offsets[j];
-      if (packed instanceof double[] d) System.arraycopy(d, o, output, 0, output.length);
-      else {
-        float[] f = (float[]) packed;
-        for (int i = 0; i < output.length; i++) output[i] = f[o + i];
-      }
-      if (j == params.length - 1) result.remove();
-    }
-  }
-
-  private static final class Part implements Ops.HostKernel {
-    final Bucket bucket;
-    final int j;
-
-    Part(Bucket bucket, int j) {
-      this.bucket = bucket;
-      this.j = j;
-    }
-
-    @Override
-    public void compute(double[][] inputs, double[] output) {
-      bucket.part(j, output);
-    }
   }
 
   /**

@@ -69,6 +69,11 @@ public final class Collectives {
     }
   }
 
+  /** All-reduce of {@code count} elements (dtype 0 Float32, 1 Float64) at {@code data}, in place. */
+  public static void allReduce(long group, org.bytedeco.javacpp.Pointer data, long count, int dtype, int op, long tag) {
+    Engine.run(() -> AdjointEngine.collectiveAllReduce(group, data, count, dtype, op, tag));
+  }
+
   public static void broadcast(long group, float[] data, int root, long tag) {
     try (FloatPointer p = new FloatPointer(data)) {
       Engine.run(() -> AdjointEngine.collectiveBroadcast(group, p, data.length, 0, root, tag));
