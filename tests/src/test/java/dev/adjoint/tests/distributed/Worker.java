@@ -85,6 +85,22 @@ public final class Worker {
       expect("allReduce tensor", toD(s.toFloatArray()), new double[] {n * (n - 1) / 2.0, n});
       if (!Arrays.equals(a.shape(), new long[] {n, 2})) fail("allGather tensor shape " + Arrays.toString(a.shape()));
     }
+    // The packed all-reduce of several tensors: eagerly, and as nodes of a traced cell run twice.
+    try (Tensor pa = Tensor.of(new double[] {r, 1, 2}, 3); Tensor pb = Tensor.of(new double[] {10.0 * r, -r, 4, 5}, 2, 2)) {
+      Tensor[] m = c.allReduce(Communicator.Reduce.MEAN, null, pa, pb);
+      expect("packed allReduce mean, part 0", m[0].toDoubleArray(), new double[] {(n - 1) / 2.0, 1, 2});
+      expect("packed allReduce mean, part 1", m[1].toDoubleArray(), new double[] {5.0 * (n - 1), -(n - 1) / 2.0, 4, 5});
+      Cell sumOfParts = Cell.of(2, in -> {
+        Tensor[] s = c.allReduce(Communicator.Reduce.SUM, null, dev.adjoint.Ops.mul(in[0], 2), in[1]);
+        return dev.adjoint.Ops.add(dev.adjoint.Ops.sum(s[0]), dev.adjoint.Ops.sum(s[1]));
+      });
+      for (int run = 0; run < 2; run++) {
+        double total = 2 * (n * (n - 1) / 2.0 + 3 * n) + (10.0 * n * (n - 1) / 2.0 - n * (n - 1) / 2.0 + 9 * n);
+        try (Tensor v = sumOfParts.apply(pa, pb)) {
+          expect("packed allReduce sum in a traced cell, run " + run, new double[] {v.item()}, new double[] {total});
+        }
+      }
+    }
     // Barrier: rank 0 arrives last; nobody may leave before it has arrived.
     long before = System.nanoTime();
     if (r == 0) sleep(300);
