@@ -60,9 +60,18 @@ public final class Communicator implements AutoCloseable {
     return new Communicator(0, 1, Duration.ofSeconds(30), 0);
   }
 
-  /** Settings of a Gloo group; {@link Gloo#open()} runs the rendezvous. */
-  public static Gloo gloo() {
-    return new Gloo();
+  /** Settings of a Gloo group (CPU, TCP); {@link Builder#open()} runs the rendezvous. */
+  public static Builder gloo() {
+    return new Builder(false);
+  }
+
+  /**
+   * Settings of an NCCL group (one CUDA device per rank: ADJOINT_LOCAL_RANK, else rank modulo the device
+   * count): {@code libadjoint_nccl.so} from adjoint-cuda, NCCL ({@code libnccl.so.2}) opened at run time. The
+   * operations take host data like Gloo's and copy it through the device. Not yet run on a GPU.
+   */
+  public static Builder nccl() {
+    return new Builder(true);
   }
 
   /** True when the Gloo backend library is present in this build (or named by ADJOINT_GLOO_LIBRARY). */
@@ -307,54 +316,57 @@ public final class Communicator implements AutoCloseable {
   }
 
   /**
-   * Settings of a Gloo process group. Required: rank, world size and the rendezvous directory.
+   * Settings of a process group. Required: rank, world size and the rendezvous directory.
    *
    * <pre>{@code
    * Communicator c = Communicator.gloo().rank(0).worldSize(4).rendezvous(dir).runId("job-17").open();
    * }</pre>
    */
-  public static final class Gloo {
+  public static final class Builder {
+    private final boolean nccl;
     private int rank = -1, size = -1;
     private Path store;
     private String runId = "adjoint";
     private String host = "";
     private Duration timeout = Duration.ofSeconds(30);
 
-    private Gloo() {}
+    private Builder(boolean nccl) {
+      this.nccl = nccl;
+    }
 
     /** This process's rank in [0, worldSize). */
-    public Gloo rank(int r) {
+    public Builder rank(int r) {
       rank = r;
       return this;
     }
 
     /** The number of processes; every rank must be given the same. */
-    public Gloo worldSize(int n) {
+    public Builder worldSize(int n) {
       size = n;
       return this;
     }
 
     /** A directory every rank can read and write (local for one machine, shared storage across machines). */
-    public Gloo rendezvous(Path dir) {
+    public Builder rendezvous(Path dir) {
       store = dir;
       return this;
     }
 
     /** Keeps runs that share a rendezvous directory apart (default "adjoint"); use a fresh one per job. */
-    public Gloo runId(String id) {
+    public Builder runId(String id) {
       if (id == null || id.isEmpty()) throw new AdjointException("Communicator: run id is empty");
       runId = id;
       return this;
     }
 
-    /** The address this rank listens on for its peers (default: the machine's hostname). */
-    public Gloo host(String h) {
+    /** The address this rank listens on for its peers (default: the machine's hostname; Gloo only). */
+    public Builder host(String h) {
       host = h == null ? "" : h;
       return this;
     }
 
     /** How long the rendezvous and each operation may take (default 30 s). */
-    public Gloo timeout(Duration d) {
+    public Builder timeout(Duration d) {
       if (d == null || d.isNegative() || d.isZero()) throw new AdjointException("Communicator: timeout must be > 0, got " + d);
       timeout = d;
       return this;
@@ -365,7 +377,9 @@ public final class Communicator implements AutoCloseable {
       if (size < 1) throw new AdjointException("Communicator: world size must be >= 1, got " + size);
       if (rank < 0 || rank >= size) throw new AdjointException("Communicator: rank " + rank + " is outside [0, " + size + ")");
       if (store == null) throw new AdjointException("Communicator: rendezvous(dir) is required");
-      long id = Collectives.openGloo(rank, size, timeout.toMillis(), store.toAbsolutePath().toString(), runId, host);
+      String dir = store.toAbsolutePath().toString();
+      long id = nccl ? Collectives.openNccl(rank, size, timeout.toMillis(), dir, runId)
+          : Collectives.openGloo(rank, size, timeout.toMillis(), dir, runId, host);
       return new Communicator(rank, size, timeout, id);
     }
   }

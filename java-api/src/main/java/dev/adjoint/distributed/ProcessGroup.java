@@ -23,6 +23,7 @@ import java.util.Map;
  * job its own, or a fresh directory, since keys of an earlier job in the same place would be read</td></tr>
  * <tr><td>{@code ADJOINT_HOST}</td><td>the address this rank listens on for its peers (default: the hostname)</td></tr>
  * <tr><td>{@code ADJOINT_TIMEOUT_MS}</td><td>rendezvous and per-operation timeout (default 30000)</td></tr>
+ * <tr><td>{@code ADJOINT_BACKEND}</td><td>{@code gloo} (default) or {@code nccl} (adjoint-cuda; not yet run on a GPU)</td></tr>
  * </table>
  *
  * <pre>{@code
@@ -62,7 +63,10 @@ public final class ProcessGroup implements AutoCloseable {
     String host = env.getOrDefault("ADJOINT_HOST", loopback ? "127.0.0.1" : "");
     long timeout = integer(env, "ADJOINT_TIMEOUT_MS", "30000");
     if (timeout < 1) throw new AdjointException("ADJOINT_TIMEOUT_MS must be >= 1, got " + timeout);
-    Communicator c = Communicator.gloo().rank(rank).worldSize(size).rendezvous(store)
+    String backend = env.getOrDefault("ADJOINT_BACKEND", "gloo");
+    if (!backend.equals("gloo") && !backend.equals("nccl"))
+      throw new AdjointException("ADJOINT_BACKEND must be gloo or nccl, got '" + backend + "'");
+    Communicator c = (backend.equals("nccl") ? Communicator.nccl() : Communicator.gloo()).rank(rank).worldSize(size).rendezvous(store)
         .runId(env.getOrDefault("ADJOINT_RUN_ID", "adjoint")).host(host).timeout(Duration.ofMillis(timeout)).open();
     return new ProcessGroup(c);
   }

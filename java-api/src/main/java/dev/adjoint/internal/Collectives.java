@@ -55,6 +55,24 @@ public final class Collectives {
     }
   }
 
+  /** Opens an NCCL group: libadjoint_nccl.so from adjoint-cuda (or ADJOINT_NCCL_LIBRARY), NCCL itself at run time. */
+  public static long openNccl(int rank, int size, long timeoutMs, String store, String prefix) {
+    String lib = System.getenv("ADJOINT_NCCL_LIBRARY");
+    if (lib == null) {
+      dev.adjoint.engine.BackendProvider p = Engine.cudaProvider();
+      if (p == null)
+        throw new AdjointException("NCCL backend requested, but adjoint-cuda is not on the class path: add the dependency"
+            + " dev.adjoint:adjoint-cuda (or set ADJOINT_NCCL_LIBRARY to a built libadjoint_nccl.so)");
+      try {
+        lib = p.collectiveLibraryPath("nccl");
+      } catch (IllegalStateException e) {
+        throw new AdjointException("NCCL backend requested, but " + e.getMessage(), e);
+      }
+    }
+    String path = lib;
+    return Engine.call(() -> AdjointEngine.collectiveOpen(path, rank, size, timeoutMs, store, prefix, ""));
+  }
+
   public static void allReduce(long group, float[] data, int op, long tag) {
     try (FloatPointer p = new FloatPointer(data)) {
       Engine.run(() -> AdjointEngine.collectiveAllReduce(group, p, data.length, 0, op, tag));

@@ -69,6 +69,24 @@ class ProcessGroupAndSamplerTest {
     assertTrue(e.getMessage().contains("libgloo-dev"), e.getMessage());
   }
 
+  /** Where NCCL, a GPU or the NCCL backend library is missing, asking for NCCL says which; with all three, it runs. */
+  @Test
+  void ncclIsOpenedAtRunTimeOrExplainsWhyNot(@TempDir Path dir) {
+    Communicator c;
+    try {
+      c = Communicator.nccl().rank(0).worldSize(1).rendezvous(dir).timeout(java.time.Duration.ofSeconds(20)).open();
+    } catch (AdjointException e) {
+      assertTrue(e.getMessage().contains("NCCL") || e.getMessage().contains("CUDA"), e.getMessage());
+      return;
+    }
+    try (c) {
+      float[] v = {1.5f, -2f};
+      c.allReduce(v, Communicator.Reduce.SUM);
+      assertEquals(1.5f, v[0]);
+      assertEquals(-2f, v[1]);
+    }
+  }
+
   @Test
   void aLocalGroupIsTheIdentity() {
     try (Communicator c = Communicator.local()) {
