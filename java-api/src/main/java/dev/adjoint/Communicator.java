@@ -5,9 +5,6 @@ import dev.adjoint.internal.HostFunctions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -46,7 +43,6 @@ public final class Communicator implements AutoCloseable {
   private final long group; // 0: the local group of one process, no backend
   private long tags;
   private boolean closed;
-  private final Map<List<Object>, Packed> packed = new ConcurrentHashMap<>();
 
   private Communicator(int rank, int size, Duration timeout, long group) {
     this.rank = rank;
@@ -194,7 +190,8 @@ public final class Communicator implements AutoCloseable {
    * train step): at every run the first node packs the tensors' host buffers into one, runs one all-reduce
    * on it and returns the first tensor's part, the others return theirs; the engine's buffers are read and
    * written directly. {@code after} (may be null) is a tensor these nodes wait for, to fix the order of
-   * several such all-reduces (every rank must issue them in the same order). Outside a trace it runs at once.
+   * several such all-reduces (every rank must issue them in the same order). Outside a trace it runs at once
+   * (each call then registers new host callbacks: it is meant for traced steps, built once per compilation).
    *
    * <pre>{@code
    * Tensor[] mean = comm.allReduce(Communicator.Reduce.MEAN, null, gradW, gradB);   // in a traced step
@@ -212,8 +209,9 @@ public final class Communicator implements AutoCloseable {
     }
     requireOpen("allReduce");
     if (size == 1) return tensors.clone(); // the sum and the mean over one rank are the tensors themselves
-    List<Object> key = List.of(dtype, opCode, Arrays.deepToString(shapes));
-    Packed p = packed.computeIfAbsent(key, k -> new Packed(dtype, opCode, shapes));
+    // A Packed per call, never shared: two calls of one signature in one graph must not share the
+    // per-thread result that their parts read (a part of the first may run after the second's leader).
+    Packed p = new Packed(dtype, opCode, shapes);
     Tensor[] in = Arrays.copyOf(tensors, tensors.length + (after == null ? 0 : 1));
     if (after != null) in[tensors.length] = after;
     Tensor[] out = new Tensor[tensors.length];

@@ -94,6 +94,17 @@ public final class Worker {
         Tensor[] s = c.allReduce(Communicator.Reduce.SUM, null, dev.adjoint.Ops.mul(in[0], 2), in[1]);
         return dev.adjoint.Ops.add(dev.adjoint.Ops.sum(s[0]), dev.adjoint.Ops.sum(s[1]));
       });
+      // Two packed all-reduces of one signature in one graph, the second ordered after the first's leader:
+      // each keeps its own packed result for its parts.
+      Cell twice = Cell.of(2, in -> {
+        Tensor[] s1 = c.allReduce(Communicator.Reduce.SUM, null, in[0], in[1]);
+        Tensor[] s2 = c.allReduce(Communicator.Reduce.SUM, s1[0], dev.adjoint.Ops.mul(in[0], 3), dev.adjoint.Ops.mul(in[1], 3));
+        return dev.adjoint.Ops.add(dev.adjoint.Ops.sum(s1[1]), dev.adjoint.Ops.mul(dev.adjoint.Ops.sum(s2[1]), 10));
+      });
+      try (Tensor v = twice.apply(pa, pb)) {
+        double sb = 10.0 * n * (n - 1) / 2.0 - n * (n - 1) / 2.0 + 9 * n;
+        expect("two packed all-reduces of one signature", new double[] {v.item()}, new double[] {sb + 30 * sb});
+      }
       for (int run = 0; run < 2; run++) {
         double total = 2 * (n * (n - 1) / 2.0 + 3 * n) + (10.0 * n * (n - 1) / 2.0 - n * (n - 1) / 2.0 + 9 * n);
         try (Tensor v = sumOfParts.apply(pa, pb)) {
@@ -126,8 +137,10 @@ public final class Worker {
   static List<double[]> train(ProcessGroup group, String opt, DType dtype, int steps, int hidden, boolean slow) {
     Sequential net = Mlp.builder(IN).hidden(hidden, hidden).out(OUT).activation("tanh").dtype(dtype).seed(11 + group.rank()).build();
     Optimizer o = opt.equals("adam") ? new Adam(net.trainableParams(), 1e-2) : new SGD(net.trainableParams(), 0.1);
-    // A small bucket size, so that the 6 parameters make several buckets (bucketing is what is tested).
-    DataParallel dp = lastRun = DataParallel.builder(group, net, o).bucketBytes(40L * hidden * (dtype == DType.FLOAT64 ? 8 : 4)).build();
+    // A small bucket size, so that the 6 parameters make 3 buckets (bucketing is what is tested):
+    // [b2, W2, b1], [W1, b0], [W0] for hidden 8.
+    DataParallel dp = lastRun = DataParallel.builder(group, net, o).bucketBytes(10L * hidden * (dtype == DType.FLOAT64 ? 8 : 4)).build();
+    if (group.worldSize() > 1 && hidden == 8 && dp.buckets().size() != 3) throw new AssertionError("buckets: " + dp.buckets());
     Cell step = dp.step(Cell.of(in -> Losses.mse(net.call(in[0]).asTensor(), in[1])));
     DataLoader loader = DataLoader.builder(data(dtype)).batchSize(GLOBAL_BATCH / group.worldSize()).shuffle(3)
         .sampler(new DistributedSampler(group.rank(), group.worldSize())).build();
