@@ -300,17 +300,28 @@ class GlooCollective final : public Collective {
     }
   }
 
+  // Waits for the peers' failure reports (Note [Failure reports]) and returns the ranks without one. It stops
+  // early when a peer reports that it lost a rank which has not reported: that rank died, and waiting for
+  // the others (blocked elsewhere until their own timeout) would only delay the error.
   std::string probe() {
     auto deadline = Clock::now() + timeout_;
     std::vector<bool> seen(size_, false);
+    std::vector<std::string> reports(size_);
     seen[rank_] = true;
     int missing = size_ - 1;
     while (missing > 0 && Clock::now() < deadline) {
       for (int r = 0; r < size_; r++)
-        if (!seen[r] && !failureOf(r, milliseconds(1)).empty()) {
+        if (!seen[r] && !(reports[r] = failureOf(r, milliseconds(1))).empty()) {
           seen[r] = true;
           missing--;
         }
+      for (int r = 0; r < size_; r++) {
+        const std::string prefix = "lost rank ";
+        if (reports[r].compare(0, prefix.size(), prefix) != 0) continue;
+        int lost = std::atoi(reports[r].c_str() + prefix.size());
+        if (lost >= 0 && lost < size_ && !seen[lost] && reports[r].find("which failed first") == std::string::npos)
+          return str(lost, " (rank ", r, " lost its connection to it)");
+      }
       if (missing > 0) std::this_thread::sleep_for(milliseconds(20));
     }
     std::string silent;
