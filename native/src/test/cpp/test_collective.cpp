@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,12 +73,14 @@ TEST(gloo_collectives_between_threads) {
       }
     });
   for (auto& t : ranks) t.join();
+  std::filesystem::remove_all(dir);
   for (int r = 0; r < n; r++) CHECK_MSG(errors[r].empty(), "rank " + std::to_string(r) + ": " + errors[r]);
 }
 
 TEST(gloo_join_check_names_missing_ranks_and_mismatched_sizes) {
   CHECK_THROWS(collectiveOpen(ADJOINT_GLOO_LIBRARY, 0, 3, 300, freshDir("alone"), "t", "127.0.0.1"),
                "rank(s) 1, 2 did not join the rendezvous");
+  std::filesystem::remove_all(freshDir("alone"));
   std::string dir = freshDir("sizes"), err0, err1;
   std::thread a([&] {
     try {
@@ -95,6 +98,7 @@ TEST(gloo_join_check_names_missing_ranks_and_mismatched_sizes) {
   });
   a.join();
   b.join();
+  std::filesystem::remove_all(dir);
   CHECK_MSG(err0.find("rank 1 was started with world size 3, rank 0 with 2") != std::string::npos, err0);
   CHECK_MSG(err1.find("world size") != std::string::npos, err1);
 }
