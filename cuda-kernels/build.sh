@@ -25,6 +25,10 @@ case "$mode" in
       mkdir -p "$out"
       cp "$dir/libadjoint_cuda.so" "$out/"
       echo "[adjoint-cuda] packed $out/libadjoint_cuda.so"
+      if [ -f "$dir/libadjoint_nccl.so" ]; then
+        cp "$dir/libadjoint_nccl.so" "$out/"
+        echo "[adjoint-cuda] packed $out/libadjoint_nccl.so"
+      fi
     else
       echo "[adjoint-cuda] CMake found no usable CUDA compiler: the CUDA backend is not built"
     fi

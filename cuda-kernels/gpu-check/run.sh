@@ -3,7 +3,8 @@
 # In order of value per second, so that a run cut off by its time limit still reports:
 #   0. environment: glibc (the engine needs GLIBC_2.34), driver, card (nvidia-smi), cuBLAS location
 #   1. native CUDA smoke test (every kernel vs a host reference) and planning test
-#   2. Java CudaConformanceTest (every op, first and second order, tutorial, semantics, training steps vs CPU)
+#   2. Java CudaConformanceTest (every op, first and second order, tutorial, semantics, training steps vs CPU);
+#      the NCCL collective backend with one rank
 #   3. short benchmark: raw cuBLAS / copy ideals, then GpuBench (W1/W5 latency, W2, W3, W4, large index, cliffs)
 #   4. compute-sanitizer memcheck, racecheck, synccheck on the smoke test
 # Without a GPU the CPU parts run and the CUDA parts say why they are skipped. Budget: ADJOINT_KIT_BUDGET_S (480).
@@ -69,6 +70,12 @@ fi
 step java-conformance 240 "$JAVA" -Xss4m -cp "$cp" org.junit.platform.console.ConsoleLauncher \
   --disable-banner --details=summary --select-class=dev.adjoint.tests.CudaConformanceTest \
   --select-class=dev.adjoint.tests.TutorialTest --reports-dir="$OUT/junit"
+# The NCCL collective backend with one rank: a real all-reduce where the GPU machine has libnccl.so.2,
+# else the error that says what is missing (printed by the test's report).
+step java-nccl 60 "$JAVA" -Xss4m -cp "$cp" org.junit.platform.console.ConsoleLauncher \
+  --disable-banner --details=tree \
+  "--select-method=dev.adjoint.tests.distributed.ProcessGroupAndSamplerTest#ncclIsOpenedAtRunTimeOrExplainsWhyNot(java.nio.file.Path)" \
+  --reports-dir="$OUT/junit-nccl"
 if [ -x "$kit/bin/adjoint_gpu_reference" ]; then
   step gpu-reference 60 "$kit/bin/adjoint_gpu_reference" "$OUT/reference.txt"
 fi

@@ -2,8 +2,8 @@
  * Adjoint's user API. Exported: {@code dev.adjoint} (tensors, parameters, cells, ops, settings),
  * {@code dev.adjoint.autodiff} (GradOperation and the functional transforms, gradcheck) and
  * {@code dev.adjoint.optim} (optimizers), {@code dev.adjoint.nn} with {@code nn.init} and {@code nn.loss}
- * (layers, initializers, losses), {@code dev.adjoint.data} (datasets, batching) and {@code dev.adjoint.io}
- * (safetensors and .npy); these last ones are written against the public API only. {@code dev.adjoint.internal} (the op table and its rules,
+ * (layers, initializers, losses), {@code dev.adjoint.data} (datasets, batching), {@code dev.adjoint.io}
+ * (safetensors and .npy) and {@code dev.adjoint.distributed} (process groups, data parallel); these last ones are written against the public API only. {@code dev.adjoint.internal} (the op table and its rules,
  * tracing, the AD transforms, compiled graphs, storage, engine glue) is not exported, so it can change
  * without breaking users.
  */
@@ -21,6 +21,7 @@ module dev.adjoint {
   exports dev.adjoint.nn.loss;
   exports dev.adjoint.data;
   exports dev.adjoint.io;
+  exports dev.adjoint.distributed;
 
   // The CUDA backend (adjoint-cuda), an optional runtime dependency: Engine.cudaProvider.
   uses dev.adjoint.engine.BackendProvider;

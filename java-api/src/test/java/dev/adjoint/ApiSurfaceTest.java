@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * JavaCPP type, and dev.adjoint.optim is written against the public API alone.
  */
 class ApiSurfaceTest {
-  static final Set<String> PUBLIC_PACKAGES = Set.of("dev.adjoint", "dev.adjoint.autodiff", "dev.adjoint.optim", "dev.adjoint.nn", "dev.adjoint.nn.init", "dev.adjoint.nn.loss", "dev.adjoint.data", "dev.adjoint.io");
+  static final Set<String> PUBLIC_PACKAGES = Set.of("dev.adjoint", "dev.adjoint.autodiff", "dev.adjoint.optim", "dev.adjoint.nn", "dev.adjoint.nn.init", "dev.adjoint.nn.loss", "dev.adjoint.data", "dev.adjoint.io", "dev.adjoint.distributed");
   static final List<String> HIDDEN = List.of("dev.adjoint.internal.", "dev.adjoint.engine.", "org.bytedeco.");
 
   static Module module() {
@@ -101,7 +101,7 @@ class ApiSurfaceTest {
     int checked = 0;
     for (String name : classes(m)) {
       if (!(name.startsWith("dev.adjoint.optim.") || name.startsWith("dev.adjoint.nn.") || name.startsWith("dev.adjoint.data.")
-          || name.startsWith("dev.adjoint.io."))) continue;
+          || name.startsWith("dev.adjoint.io.") || name.startsWith("dev.adjoint.distributed."))) continue;
       checked++;
       String bytes;
       try (InputStream in = m.getResourceAsStream(name.replace('.', '/') + ".class")) {

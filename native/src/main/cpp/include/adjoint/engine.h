@@ -85,6 +85,17 @@ void emptyCache();               // returns every cached host block to the syste
 int64_t cachedBytes();           // bytes held in that cache now
 // The compile passes that rewrite a graph (CSE, algebraic simplification, constant folding, fusion) are
 // on by default; off, a graph compiles node for node (dead code is still dropped). Tests compare both.
+// Collectives (Note [Collective seam] in adjoint/collective.h): open a process group through the backend
+// library at `library` (its rendezvous happens here, bounded by timeoutMs), then run blocking in-place
+// operations on host memory of Float32/Float64. dtype is a DType, op a ReduceOp (0 sum, 1 mean).
+int64_t collectiveOpen(const std::string& library, int rank, int size, int64_t timeoutMs, const std::string& store,
+                       const std::string& prefix, const std::string& host);
+void collectiveAllReduce(int64_t group, void* data, int64_t count, int dtype, int op, int64_t tag);
+void collectiveBroadcast(int64_t group, void* data, int64_t count, int dtype, int root, int64_t tag);
+void collectiveAllGather(int64_t group, const void* in, void* out, int64_t count, int dtype, int64_t tag);
+void collectiveBarrier(int64_t group, int64_t tag);
+std::string collectiveDescribe(int64_t group);
+void collectiveClose(int64_t group);
 void setOptimize(bool on);
 bool optimize();
 

@@ -31,6 +31,20 @@ public final class CudaBackend implements BackendProvider {
   }
 
   @Override
+  public String collectiveLibraryPath(String name) {
+    if (!name.equals("nccl")) throw new IllegalStateException("adjoint-cuda has no collective backend '" + name + "' (it has nccl)");
+    String resource = "/dev/adjoint/cuda/" + Loader.getPlatform() + "/libadjoint_nccl.so";
+    if (CudaBackend.class.getResource(resource) == null)
+      throw new IllegalStateException("this build of adjoint-cuda has no NCCL backend (libadjoint_nccl.so was not built:"
+          + " nvcc was not found when adjoint-cuda was built)");
+    try {
+      return Loader.cacheResource(CudaBackend.class, resource).getAbsolutePath();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot unpack " + resource + " from adjoint-cuda: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public String probe() {
     return CudaRuntime.probe().toString();
   }

@@ -13,10 +13,19 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "adjoint 0.1.0",
     description = "Automatic differentiation for Java with a native engine.",
-    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, LaunchCommand.class, AllReduceBench.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
   public static void main(String[] args) {
+    // ADJOINT_THREADS=n: engine and OpenBLAS threads of this process (launch sets cores / nproc per rank).
+    String threads = System.getenv("ADJOINT_THREADS");
+    if (threads != null) {
+      int n = Integer.parseInt(threads.trim());
+      Adjoint.setThreads(n);
+      Adjoint.setBlasThreads(n);
+    }
     CommandLine cli = new CommandLine(new Main());
+    // launch passes everything after its first positional argument to the launched command, options too.
+    cli.getSubcommands().get("launch").setStopAtPositional(true);
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof AdjointException) {
         cmd.getErr().println("adjoint " + cmd.getCommandName() + ": " + e.getMessage());

@@ -8,6 +8,9 @@ import dev.adjoint.Tensor;
 import dev.adjoint.autodiff.GradOperation;
 import dev.adjoint.data.DataLoader;
 import dev.adjoint.data.Dataset;
+import dev.adjoint.data.DistributedSampler;
+import dev.adjoint.distributed.DataParallel;
+import dev.adjoint.distributed.ProcessGroup;
 import dev.adjoint.io.Checkpoint;
 import dev.adjoint.nn.Mlp;
 import dev.adjoint.nn.Sequential;
@@ -54,12 +57,22 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "continue from the checkpoint in --out")
   boolean resume;
 
+  @Option(names = "--distributed", description = "train data-parallel in the process group of ADJOINT_RANK, ADJOINT_WORLD_SIZE, ... (./adjoint launch sets them; implied when ADJOINT_WORLD_SIZE > 1); --task spiral")
+  boolean distributed;
+
+  private boolean distributed() {
+    String n = System.getenv("ADJOINT_WORLD_SIZE");
+    return distributed || (n != null && !n.trim().equals("1"));
+  }
+
   @Override
   public Integer call() throws IOException {
     if (steps < 1) throw new AdjointException("--steps must be >= 1, got " + steps);
     if (!(lr > 0)) throw new AdjointException("--lr must be > 0, got " + lr);
     Files.createDirectories(out);
     Path ckpt = out.resolve(task + ".safetensors");
+    if (distributed() && task != Task.spiral)
+      throw new AdjointException("data-parallel training (--distributed, or under ./adjoint launch) is done for --task spiral; got --task " + task);
     if (task == Task.w4) {
       Train.main(new String[] {"train", Integer.toString(steps)});
       return 0;
@@ -82,20 +95,40 @@ final class TrainCommand implements Callable<Integer> {
       }
     float[] onehot = Losses.oneHot(ys, 2, DType.FLOAT32).toFloatArray();
     Dataset ds = Dataset.builder().column(xs, 2).column(onehot, 2).build();
-    DataLoader loader = DataLoader.builder(ds).batchSize(200).shuffle(seed).lastBatch(DataLoader.LastBatch.DROP).prefetch(2).build();
-    Sequential net = Mlp.builder(2).hidden(64, 64).out(2).activation("tanh").seed(seed).build();
-    Adam adam = new Adam(net.trainableParams(), lr);
-    adam.schedule(LrSchedule.warmup(50, LrSchedule.cosine(lr, steps, lr / 20)));
-    if (resume) resume(ckpt, net, adam);
-    Cell step = adam.step(Cell.of(in -> Losses.softmaxCrossEntropy(net.call(in[0]).asTensor(), in[1])));
-    List<double[]> curve = loop(step, adam, loader, steps);
-    try (Tensor x = Tensor.of(xs, 2 * n, 2)) {
-      float[] logits = net.apply(x).toFloatArray();
-      int correct = 0;
-      for (int k = 0; k < 2 * n; k++) if ((logits[2 * k + 1] > logits[2 * k] ? 1 : 0) == ys[k]) correct++;
-      System.out.printf("training accuracy: %.2f %%%n", 100.0 * correct / (2 * n));
+    // Data parallel: the global batch of 200 is split over the ranks (DistributedSampler), the gradients are
+    // averaged inside the step (DataParallel), so N ranks follow the single-process run; rank 0 writes.
+    try (ProcessGroup group = distributed() ? ProcessGroup.fromEnvironment() : ProcessGroup.local()) {
+      int w = group.worldSize();
+      if (200 % w != 0) throw new AdjointException("the global batch of 200 does not split over " + w + " ranks");
+      DataLoader loader = DataLoader.builder(ds).batchSize(200 / w).shuffle(seed).lastBatch(DataLoader.LastBatch.DROP).prefetch(2)
+          .sampler(new DistributedSampler(group.rank(), w, true)).build();
+      Sequential net = Mlp.builder(2).hidden(64, 64).out(2).activation("tanh").seed(seed).build();
+      Adam adam = new Adam(net.trainableParams(), lr);
+      adam.schedule(LrSchedule.warmup(50, LrSchedule.cosine(lr, steps, lr / 20)));
+      if (resume) resume(ckpt, net, adam);
+      DataParallel dp = DataParallel.builder(group, net, adam).build();
+      Cell step = dp.step(Cell.of(in -> Losses.softmaxCrossEntropy(net.call(in[0]).asTensor(), in[1])));
+      long t0 = System.nanoTime();
+      List<double[]> curve = loop(step, adam, loader, steps, group.isMaster());
+      double sec = (System.nanoTime() - t0) / 1e9, rate = (double) steps * (200 / w) / sec;
+      if (w > 1) {
+        System.out.printf("rank %d: %d steps of %d samples in %.2f s, %.0f samples/s (first step includes compilation)%n",
+            group.rank(), steps, 200 / w, sec, rate);
+        double total = 0;
+        for (double v : group.communicator().allGather(new double[] {rate})) total += v;
+        if (group.isMaster()) System.out.printf("total: %.0f samples/s over %d ranks (global batch 200)%n", total, w);
+      }
+      if (group.isMaster()) {
+        try (Tensor x = Tensor.of(xs, 2 * n, 2)) {
+          float[] logits = net.apply(x).toFloatArray();
+          int correct = 0;
+          for (int k = 0; k < 2 * n; k++) if ((logits[2 * k + 1] > logits[2 * k] ? 1 : 0) == ys[k]) correct++;
+          System.out.printf("training accuracy: %.2f %%%n", 100.0 * correct / (2 * n));
+        }
+        finish(ckpt, net, adam, curve, "spiral classifier, softmax cross-entropy" + (w > 1 ? ", " + w + " ranks" : ""));
+      }
+      group.communicator().barrier(); // the others wait for rank 0's files
     }
-    finish(ckpt, net, adam, curve, "spiral classifier, softmax cross-entropy");
     return 0;
   }
 
@@ -142,9 +175,9 @@ final class TrainCommand implements Callable<Integer> {
     System.out.println("resumed from " + ckpt + " at step " + adam.steps());
   }
 
-  private static List<double[]> loop(Cell step, Adam adam, DataLoader loader, int steps) {
+  private static List<double[]> loop(Cell step, Adam adam, DataLoader loader, int steps, boolean show) {
     List<double[]> curve = new ArrayList<>();
-    Progress bar = new Progress(steps);
+    Progress bar = new Progress(show ? steps : 0);
     int done = 0;
     for (int epoch = 0; done < steps; epoch++)
       for (DataLoader.Batch b : loader.epoch(epoch)) {
@@ -186,6 +219,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     void update(int done, double loss) {
+      if (total == 0) return; // a rank other than 0: no progress line
       long now = System.nanoTime();
       if (now - last < 100_000_000L && done < total) return;
       last = now;
@@ -196,7 +230,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     void done() {
-      System.err.println();
+      if (total > 0) System.err.println();
     }
   }
 }

@@ -91,6 +91,7 @@ public final class DataLoader {
   private final LastBatch last;
   private final int prefetch;
   private final Device device;
+  private final DistributedSampler sampler;
 
   private DataLoader(Builder b) {
     this.data = b.data;
@@ -99,6 +100,7 @@ public final class DataLoader {
     this.last = b.last;
     this.prefetch = b.prefetch;
     this.device = b.device;
+    this.sampler = b.sampler;
   }
 
   /** A builder of loaders over {@code data}; {@link Builder#batchSize} must be set before {@link Builder#build}. */
@@ -108,12 +110,21 @@ public final class DataLoader {
 
   /** Batches of one epoch. */
   public int batchesPerEpoch() {
-    int full = data.size() / batchSize, rest = data.size() % batchSize;
+    int n = sampler == null ? data.size() : sampler.samplesPerRank(data.size());
+    int full = n / batchSize, rest = n % batchSize;
     return full + (rest > 0 && last != LastBatch.DROP ? 1 : 0);
   }
 
-  /** The sample order of epoch {@code e}: a seeded shuffle, or 0..n-1. */
+  /**
+   * The sample order of epoch {@code e}: a seeded shuffle, or 0..n-1; with a {@link DistributedSampler},
+   * this rank's shard of it.
+   */
   public int[] order(int epoch) {
+    int[] all = fullOrder(epoch);
+    return sampler == null ? all : sampler.shard(all);
+  }
+
+  private int[] fullOrder(int epoch) {
     int n = data.size();
     int[] idx = new int[n];
     for (int i = 0; i < n; i++) idx[i] = i;
@@ -272,6 +283,7 @@ public final class DataLoader {
     private LastBatch last = LastBatch.KEEP;
     private int prefetch;
     private Device device;
+    private DistributedSampler sampler;
 
     Builder(Dataset data) {
       if (data == null) throw new AdjointException("DataLoader: dataset is null");
@@ -308,6 +320,13 @@ public final class DataLoader {
     /** Where batches are delivered (copied there by the prefetch thread); default the CPU. */
     public Builder device(Device d) {
       device = d;
+      return this;
+    }
+
+    /** Gives each epoch only this rank's shard of the order (data-parallel training); default: every sample. */
+    public Builder sampler(DistributedSampler s) {
+      if (s == null) throw new AdjointException("DataLoader: sampler is null");
+      sampler = s;
       return this;
     }
 

@@ -22,7 +22,15 @@ import org.bytedeco.javacpp.PointerPointer;
 public final class HostFunctions {
   private HostFunctions() {}
 
-  record Entry(String name, Ops.HostKernel kernel, DType[] inDtypes, long[] inNumel, DType outDtype, long outNumel) {}
+  record Entry(String name, Ops.HostKernel kernel, RawKernel raw, DType[] inDtypes, long[] inNumel, DType outDtype, long outNumel) {}
+
+  /**
+   * A callback body on the engine's host buffers themselves, without the float64 copies of {@link Ops.HostKernel}
+   * (internal: the in-graph all-reduce of dev.adjoint.Communicator). It must not keep the pointers.
+   */
+  public interface RawKernel {
+    void compute(Pointer[] inputs, Pointer output);
+  }
 
   private static final Map<Integer, Entry> ENTRIES = new ConcurrentHashMap<>();
   private static final AtomicInteger NEXT = new AtomicInteger(1);
@@ -37,6 +45,12 @@ public final class HostFunctions {
           try {
             Entry e = ENTRIES.get(id);
             if (e == null) throw new AdjointException("unknown host callback id " + id);
+            if (e.raw != null) {
+              Pointer[] raw = new Pointer[numInputs];
+              for (int i = 0; i < numInputs; i++) raw[i] = inputs.get(i);
+              e.raw.compute(raw, output);
+              return 0;
+            }
             double[][] in = new double[numInputs][];
             for (int i = 0; i < numInputs; i++) in[i] = read(inputs.get(i), e.inDtypes[i], e.inNumel[i]);
             double[] out = new double[Math.toIntExact(e.outNumel)];
@@ -60,8 +74,18 @@ public final class HostFunctions {
   private static final Map<java.util.List<Object>, Integer> IDS = new ConcurrentHashMap<>();
 
   public static Tensor call(String name, Ops.HostKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
-    if (name == null) throw new AdjointException("hostCall: name is null");
     if (kernel == null) throw new AdjointException("hostCall '" + name + "': kernel is null");
+    return register(name, kernel, null, outDtype, outShape, in);
+  }
+
+  /** A callback node whose body reads and writes the engine's host buffers directly (see RawKernel). */
+  public static Tensor callRaw(String name, RawKernel kernel, DType outDtype, long[] outShape, Tensor... in) {
+    if (kernel == null) throw new AdjointException("hostCall '" + name + "': kernel is null");
+    return register(name, null, kernel, outDtype, outShape, in);
+  }
+
+  private static Tensor register(String name, Ops.HostKernel kernel, RawKernel raw, DType outDtype, long[] outShape, Tensor... in) {
+    if (name == null) throw new AdjointException("hostCall: name is null");
     if (outDtype == null) throw new AdjointException("hostCall '" + name + "': output dtype is null");
     if (in == null) throw new AdjointException("hostCall '" + name + "': inputs are null");
     DType[] dt = new DType[in.length];
@@ -73,13 +97,13 @@ public final class HostFunctions {
     }
     long outNumel = Shapes.arrayLength("hostCall '" + name + "' output", outDtype, outShape);
     java.util.List<Object> key =
-        java.util.List.of(kernel, name, java.util.Arrays.asList(dt), java.util.Arrays.toString(numel), outDtype, outNumel);
+        java.util.List.of(kernel != null ? kernel : raw, name, java.util.Arrays.asList(dt), java.util.Arrays.toString(numel), outDtype, outNumel);
     int id =
         IDS.computeIfAbsent(
             key,
             k -> {
               int fresh = NEXT.getAndIncrement();
-              ENTRIES.put(fresh, new Entry(name, kernel, dt, numel, outDtype, outNumel));
+              ENTRIES.put(fresh, new Entry(name, kernel, raw, dt, numel, outDtype, outNumel));
               return fresh;
             });
     long[] attrs = new long[outShape.length + 2];

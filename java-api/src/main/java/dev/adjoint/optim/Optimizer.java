@@ -61,6 +61,7 @@ public abstract class Optimizer implements AutoCloseable {
   private Parameter lrInput;
   private long steps;
   private double clipNorm = Double.NaN, clipValue = Double.NaN;
+  private java.util.function.UnaryOperator<Tensor[]> gradientHook;
   private boolean closed;
 
   /**
@@ -192,6 +193,24 @@ public abstract class Optimizer implements AutoCloseable {
   }
 
   /**
+   * Transforms the gradients inside the compiled step, after the backward pass and before clipping and
+   * the update: {@code hook} is traced into the step (write it with {@link Ops}, as {@link #update} is) and
+   * returns one tensor per parameter, of the same shape and dtype. Data-parallel training uses it to
+   * average the gradients over processes ({@code dev.adjoint.distributed.DataParallel}). Set it before
+   * {@link #step}; a second hook is an error.
+   *
+   * <pre>{@code
+   * sgd.gradientHook(g -> { Tensor[] h = g.clone(); for (int i = 0; i < h.length; i++) h[i] = Ops.mul(h[i], 0.5); return h; });
+   * }</pre>
+   */
+  public final Optimizer gradientHook(java.util.function.UnaryOperator<Tensor[]> hook) {
+    if (hook == null) throw new AdjointException(name() + ".gradientHook: hook is null");
+    if (gradientHook != null) throw new AdjointException(name() + ".gradientHook: a gradient hook is set already");
+    gradientHook = hook;
+    return this;
+  }
+
+  /**
    * A cell that returns the loss and updates the parameters in place: {@code loss.call(args)} must return
    * a scalar; the step is compiled once per argument signature, like any cell.
    */
@@ -303,6 +322,19 @@ public abstract class Optimizer implements AutoCloseable {
   }
 
   /** Clipping, traced into the step before {@link #update}. */
+  final Tensor[] hooked(Tensor[] g) {
+    if (gradientHook == null) return g;
+    Tensor[] out = gradientHook.apply(g.clone());
+    if (out == null || out.length != g.length)
+      throw new AdjointException(name() + ": the gradient hook returned " + (out == null ? "null" : out.length + " tensors")
+          + " for " + g.length + " gradients");
+    for (int i = 0; i < g.length; i++)
+      if (out[i] == null || out[i].dtype() != g[i].dtype() || !java.util.Arrays.equals(out[i].shape(), g[i].shape()))
+        throw new AdjointException(name() + ": the gradient hook changed gradient " + i + " (" + g[i].describe() + ") into "
+            + (out[i] == null ? "null" : out[i].describe()));
+    return out;
+  }
+
   final Tensor[] clip(Tensor[] g) {
     Tensor[] out = g.clone();
     if (!Double.isNaN(clipValue))

@@ -49,7 +49,7 @@ final class TrainStep extends Cell {
     Tuple g = valueAndGrads.get(1).asTuple();
     Tensor[] grads = new Tensor[g.size()];
     for (int i = 0; i < grads.length; i++) grads[i] = g.tensor(i);
-    optimizer.update(optimizer.clip(grads));
+    optimizer.update(optimizer.clip(optimizer.hooked(grads)));
     return valueAndGrads.tensor(0);
   }
 

@@ -84,6 +84,24 @@ public class AdjointEngine {
 
   public static native void freeBuffer(Buffer buffer);
 
+  // Collectives (Note [Collective seam] in adjoint/collective.h); dtype 0 Float32, 1 Float64; op 0 sum, 1 mean.
+  public static native long collectiveOpen(
+      @StdString String library, int rank, int size, long timeoutMs, @StdString String store,
+      @StdString String prefix, @StdString String host);
+
+  public static native void collectiveAllReduce(long group, Pointer data, long count, int dtype, int op, long tag);
+
+  public static native void collectiveBroadcast(long group, Pointer data, long count, int dtype, int root, long tag);
+
+  public static native void collectiveAllGather(
+      long group, @Const Pointer in, Pointer out, long count, int dtype, long tag);
+
+  public static native void collectiveBarrier(long group, long tag);
+
+  public static native @StdString String collectiveDescribe(long group);
+
+  public static native void collectiveClose(long group);
+
   public static native void setHostCallback(HostCallback callback);
 
   /** {@code adjoint::Buffer}: created by {@link #newBuffer}, freed by {@link #freeBuffer}. */

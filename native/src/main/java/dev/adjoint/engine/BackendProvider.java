@@ -24,4 +24,12 @@ public interface BackendProvider {
 
   /** One line on what the installed runtime reports (devices, driver), or why it reports nothing; never throws. */
   String probe();
+
+  /**
+   * A file path of this jar's collective backend library {@code name} (adjoint-cuda: "nccl", the NCCL backend of
+   * the engine's collective seam). Throws {@link IllegalStateException} saying why when there is none.
+   */
+  default String collectiveLibraryPath(String name) {
+    throw new IllegalStateException(name() + " has no collective backend '" + name + "'");
+  }
 }
