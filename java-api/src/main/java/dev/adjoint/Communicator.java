@@ -30,7 +30,13 @@ import org.bytedeco.javacpp.Pointer;
  * }</pre>
  */
 public final class Communicator implements AutoCloseable {
-  /** The reduction of {@link #allReduce}: the element-wise sum, or the sum divided by the world size. */
+  /**
+   * The reduction of {@link #allReduce}: the element-wise sum, or the sum divided by the world size.
+   *
+   * <pre>{@code
+   * Tensor mean = comm.allReduce(grad, Communicator.Reduce.MEAN);   // the mean over the ranks
+   * }</pre>
+   */
   public enum Reduce {
     /** Element-wise sum over the ranks. */
     SUM,
