@@ -44,6 +44,9 @@ void matmul(bool ta, bool tb, const TensorDesc& a, const void* pa, const TensorD
 // out[i...] = in[sum_d i_d * strides[0][d]] for any element size: transpose and broadcastTo.
 void stridedCopy(int elemSize, const StepLayout& layout, const void* x, void* y);
 void copy(void* y, const void* x, int64_t bytes);
+// slice, sliceGrad, concat, gather, scatterAdd, oneHot, argmax (kernels_index.cpp); throws Error for an
+// index out of range before writing anything (Note [Index errors] in backend_util.h).
+void indexStep(const Step& s, const std::vector<const TensorDesc*>& in, const std::vector<const void*>& ptr, const TensorDesc& out, void* y);
 
 // Note [Streaming stores] (kernels_fused.cpp): outputs of at least this many bytes are written with
 // non-temporal stores (default 16 MiB; environment ADJOINT_STREAM_MB overrides, 0 = never).
