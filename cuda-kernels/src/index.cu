@@ -108,7 +108,7 @@ __global__ void argmaxKernel(const T* __restrict__ x, int32_t* __restrict__ y, i
 
 void launchSlice(const Launch& l, int es, const void* x, void* y, int64_t outer, int64_t dim, int64_t inner, int64_t start,
                  int64_t stop, int64_t step, bool scatter) {
-  const int64_t len = (stop <= start) ? 0 : (stop - start + step - 1) / step;
+  const int64_t len = (stop <= start) ? 0 : (stop - start - 1) / step + 1;
   const int64_t n = outer * len * inner;
   if (n <= 0) return;
   if (es == 4) {

@@ -69,7 +69,8 @@ inline AxisView axisView(const std::vector<int64_t>& shape, int64_t axis, int64_
 }
 
 // Elements along the axis of slice(start, stop, step): ceil((stop - start) / step).
-inline int64_t sliceLength(int64_t start, int64_t stop, int64_t step) { return stop <= start ? 0 : (stop - start + step - 1) / step; }
+// (Written so that no huge step overflows.)
+inline int64_t sliceLength(int64_t start, int64_t stop, int64_t step) { return stop <= start ? 0 : (stop - start - 1) / step + 1; }
 
 // Note [Index errors]: gather, scatterAdd and oneHot read Int32 indices that only the run knows. An
 // index outside [0, dim) never reads or writes out of bounds: the CPU kernels check every index before

@@ -125,6 +125,21 @@ public enum Op {
   RESHAPE("reshape", 1, linear(c -> of(reshape(c.g(), c.in(0).shape())))),
   TRANSPOSE("transpose", 1, linear(c -> of(transpose(c.g(), Rules.inversePerm(c))))),
   BROADCAST_TO("broadcastTo", 1, linear(c -> of(sumToShape(c.g(), c.in(0).shape())))),
+  // ---- indexing (ops.def); axes normalised by dev.adjoint.Ops ----
+  /** attrs [axis, start, stop, step]; linear, its transpose is sliceGrad (zeros with g at the slice). */
+  SLICE("slice", 1, linear(Rules::sliceVjp)),
+  /** attrs [axis, start, stop, step, dim]; linear, its transpose is slice, so second order works. */
+  SLICE_GRAD("sliceGrad", 1, linear(Rules::sliceGradVjp)),
+  /** attrs [axis]; linear in every input: the VJP slices g apart, the JVP concatenates the tangents. */
+  CONCAT("concat", -1, rules(Rules::concatVjp, Rules::concatJvp)),
+  /** attrs [axis]; linear in x (VJP a scatterAdd), no derivative to the Int32 indices. */
+  GATHER("gather", 2, rules(Rules::gatherVjp, Rules::indexedJvp)),
+  /** attrs [axis, dim]; linear in g (VJP a gather), no derivative to the Int32 indices. */
+  SCATTER_ADD("scatterAdd", 2, rules(Rules::scatterAddVjp, Rules::indexedJvp)),
+  /** attrs [depth, dtype]; its input is Int32 indices, so nothing flows through it. */
+  ONE_HOT("oneHot", 1, CONSTANT),
+  /** attrs [axis, keepdims]; an Int32 position, piecewise constant: no derivative flows through it. */
+  ARGMAX("argmax", 1, CONSTANT),
   /** A Java function on host arrays; differentiable only through a bprop of its own. */
   CALLBACK("callback", -1, rules(Rules::callbackVjp, Rules::callbackJvp)),
 

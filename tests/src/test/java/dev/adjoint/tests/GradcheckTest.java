@@ -106,6 +106,29 @@ class GradcheckTest {
     CASES.put(Op.FILL, new Case(in -> Ops.mul(in[0], Ops.fill(in[0].dtype(), 1.5, in[0].shape())), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
     CASES.put(Op.ONES_LIKE, new Case(in -> Ops.mul(Ops.square(in[0]), Ops.onesLike(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
     CASES.put(Op.ZEROS_LIKE, new Case(in -> Ops.add(Ops.sin(in[0]), Ops.zerosLike(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r))}));
+    // indexing: index tensors are constants of the traced function, drawn in range
+    CASES.put(Op.SLICE, new Case(in -> Ops.mul(Ops.slice(in[0], 1, 0, in[0].shape()[1], 2), Ops.slice(in[0], 1, 0, in[0].shape()[1], 2)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r) + 1)}));
+    CASES.put(Op.SLICE_GRAD, new Case(in -> Ops.square(Op.SLICE_GRAD.apply(new long[] {0, 1, 1 + 2 * in[0].shape()[0] - 1, 2, 2 * in[0].shape()[0] + 1}, 0, in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.CONCAT, new Case(in -> Ops.square(Ops.concat(0, in[0], in[1], in[0])), r -> {
+      long n = dim(r);
+      return new Tensor[] {rand(r, -2, 2, dim(r), n), rand(r, -2, 2, dim(r), n)};
+    }));
+    CASES.put(Op.GATHER, new Case(in -> Ops.square(Ops.take(in[0], 0, indices(new Random(in[0].numel()), in[0].shape()[0], 2, 3))), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.SCATTER_ADD, new Case(in -> Ops.square(Ops.scatterAdd(in[0], 1, indices(new Random(in[0].numel()), 3, in[0].shape()[1]), 3)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.ONE_HOT, new Case(in -> Ops.mul(Ops.oneHot(indices(new Random(7), in[0].shape()[1], in[0].shape()[0]), in[0].shape()[1], DType.FLOAT64), Ops.sin(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.ARGMAX, new Case(in -> Ops.mul(Ops.take(in[0], 1, Ops.argmax(in[0], 1, false)), Ops.sin(in[0])), r -> {
+      long n = dim(r);
+      return new Tensor[] {rand(r, -2, 2, n, n)};
+    }));
+  }
+
+  /** Int32 indices in [0, bound) of the given shape. */
+  static Tensor indices(Random rnd, long bound, long... shape) {
+    long count = 1;
+    for (long d : shape) count *= d;
+    int[] v = new int[(int) count];
+    for (int i = 0; i < v.length; i++) v[i] = rnd.nextInt((int) bound);
+    return Tensor.of(v, shape);
   }
 
   static Tensor[] broadcastPair(Random r, double lo, double hi) {
