@@ -113,22 +113,23 @@ class GradcheckTest {
       long n = dim(r);
       return new Tensor[] {rand(r, -2, 2, dim(r), n), rand(r, -2, 2, dim(r), n)};
     }));
-    CASES.put(Op.GATHER, new Case(in -> Ops.square(Ops.take(in[0], 0, indices(new Random(in[0].numel()), in[0].shape()[0], 2, 3))), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
-    CASES.put(Op.SCATTER_ADD, new Case(in -> Ops.square(Ops.scatterAdd(in[0], 1, indices(new Random(in[0].numel()), 3, in[0].shape()[1]), 3)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
-    CASES.put(Op.ONE_HOT, new Case(in -> Ops.mul(Ops.oneHot(indices(new Random(7), in[0].shape()[1], in[0].shape()[0]), in[0].shape()[1], DType.FLOAT64), Ops.sin(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.GATHER, new Case(in -> Ops.square(Ops.take(in[0], 0, indices(in[0], new Random(in[0].numel()), in[0].shape()[0], 2, 3))), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.SCATTER_ADD, new Case(in -> Ops.square(Ops.scatterAdd(in[0], 1, indices(in[0], new Random(in[0].numel()), 3, in[0].shape()[1]), 3)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.ONE_HOT, new Case(in -> Ops.mul(Ops.oneHot(indices(in[0], new Random(7), in[0].shape()[1], in[0].shape()[0]), in[0].shape()[1], DType.FLOAT64), Ops.sin(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
     CASES.put(Op.ARGMAX, new Case(in -> Ops.mul(Ops.take(in[0], 1, Ops.argmax(in[0], 1, false)), Ops.sin(in[0])), r -> {
       long n = dim(r);
       return new Tensor[] {rand(r, -2, 2, n, n)};
     }));
   }
 
-  /** Int32 indices in [0, bound) of the given shape. */
-  static Tensor indices(Random rnd, long bound, long... shape) {
+  /** Int32 indices in [0, bound) of the given shape, on the device of {@code like} (CudaConformanceTest runs these cases on a GPU). */
+  static Tensor indices(Tensor like, Random rnd, long bound, long... shape) {
     long count = 1;
     for (long d : shape) count *= d;
     int[] v = new int[(int) count];
     for (int i = 0; i < v.length; i++) v[i] = rnd.nextInt((int) bound);
-    return Tensor.of(v, shape);
+    Tensor t = Tensor.of(v, shape);
+    return like.device().equals(dev.adjoint.Device.CPU) ? t : t.to(like.device());
   }
 
   static Tensor[] broadcastPair(Random r, double lo, double hi) {
