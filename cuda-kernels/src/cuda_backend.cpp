@@ -305,7 +305,11 @@ void CudaBackend::checkIndexErrors(const Program& program) {
   ADJ_CUDA_CHECK(cudaMemcpy(&e, indexError_, sizeof e, cudaMemcpyDeviceToHost));
   if (e.flag == 0) return;
   ADJ_CUDA_CHECK(cudaMemset(indexError_, 0, sizeof(IndexError)));
-  if (e.step < 0 || (size_t)e.step >= program.steps.size()) fail("CUDA backend: an index out of range in an unknown step ", e.step);
+  // (A program run re-entrantly from a host callback shares the word; a record that is not this
+  // program's indexing step is still an error, reported without the step's details.)
+  const bool known = e.step >= 0 && (size_t)e.step < program.steps.size() && readsIndices(program.steps[e.step].op) &&
+                     program.steps[e.step].attrs.size() >= 1 && program.steps[e.step].in.size() >= 1;
+  if (!known) fail("CUDA backend: index ", e.value, " at position ", e.position, " is out of range (step ", e.step, ")");
   const Step& s = program.steps[e.step];
   const int idxInput = s.op == OP_oneHot ? 0 : 1;
   const TensorDesc& idx = program.slots[s.in[idxInput]].desc;
