@@ -50,7 +50,8 @@ import java.util.Map;
  * JVP = t·f′); a linear op declares its
  * transpose ({@code linear}, {@code elementwiseLinear}), and its JVP is the op applied to the tangent; a
  * bilinear op declares its two transposes ({@code bilinear}), and its JVP is f(ta, b) + f(a, tb). Only
- * div, host callbacks and the markers write both rules. Shape and dtype rules are the engine's
+ * div, minimum/maximum, host callbacks, the markers and the indexing ops concat (variadic), gather and
+ * scatterAdd (no derivative to their Int32 indices) write both rules. Shape and dtype rules are the engine's
  * (engine.h, {@code Graph::addNode}): the tracer adds each node to the native graph as it is recorded
  * and reads the inferred shape back, so Java and C++ can never disagree. Reducing a broadcast cotangent
  * to its input's shape, zero cotangents, accumulation and stopGradient are handled once, in
