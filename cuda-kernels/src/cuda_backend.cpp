@@ -80,6 +80,7 @@ CudaBackend::~CudaBackend() {
   }
   for (cudaEvent_t ev : freeEvents_) cudaEventDestroy(ev);
   if (transfer_ != nullptr) cudaStreamDestroy(transfer_);
+  if (indexError_ != nullptr) alloc_.release(indexError_);
   cudaGetLastError();
   // alloc_ and staging_ free their memory in their destructors, with this device still current.
 }
@@ -232,6 +233,19 @@ void CudaBackend::execute(const Program& program, void* const* slots, const Exec
       if (laneOf(d) != laneOf(j) && eventOf[d] < 0) eventOf[d] = numEvents++;
     }
   }
+  // Note [Index errors]: a program that reads indices checks the device word before its first write
+  // into an input buffer (a parameter update must not see a failed gather) and at the end.
+  bool readsIdx = false;
+  size_t firstInputWrite = numSteps;
+  for (size_t j = 0; j < numSteps; ++j) {
+    readsIdx = readsIdx || readsIndices(program.steps[j].op);
+    const int o = program.steps[j].out;
+    if (firstInputWrite == numSteps && o >= 0 && (size_t)o < program.slots.size() && program.slots[o].kind == SLOT_INPUT) firstInputWrite = j;
+  }
+  if (readsIdx && indexError_ == nullptr) {
+    indexError_ = static_cast<IndexError*>(alloc_.allocate(sizeof(IndexError)));
+    ADJ_CUDA_CHECK(cudaMemset(indexError_, 0, sizeof(IndexError)));
+  }
   std::vector<cudaEvent_t> events;
   auto giveBackEvents = [&] {
     freeEvents_.insert(freeEvents_.end(), events.begin(), events.end());
@@ -251,6 +265,7 @@ void CudaBackend::execute(const Program& program, void* const* slots, const Exec
     for (size_t j = 0; j < numSteps; ++j) {
       const Step& step = program.steps[j];
       Lane& lane = lanes_[laneOf(j)];
+      if (readsIdx && j == firstInputWrite) checkIndexErrors(program);
       for (int d : step.after)
         if (laneOf(d) != laneOf(j)) ADJ_CUDA_CHECK(cudaStreamWaitEvent(lane.stream, events[eventOf[d]], 0));
       try {
@@ -281,6 +296,87 @@ void CudaBackend::execute(const Program& program, void* const* slots, const Exec
     throw Error("CUDA error while running the program: " + firstError +
                 " (set ADJOINT_CUDA_SYNC=1 to find the failing step)");
   }
+  if (readsIdx) checkIndexErrors(program);
+}
+
+void CudaBackend::checkIndexErrors(const Program& program) {
+  for (int i = 0; i < numLanes_; ++i) ADJ_CUDA_CHECK(cudaStreamSynchronize(lanes_[i].stream));
+  IndexError e;
+  ADJ_CUDA_CHECK(cudaMemcpy(&e, indexError_, sizeof e, cudaMemcpyDeviceToHost));
+  if (e.flag == 0) return;
+  ADJ_CUDA_CHECK(cudaMemset(indexError_, 0, sizeof(IndexError)));
+  // (A program run re-entrantly from a host callback shares the word; a record that is not this
+  // program's indexing step is still an error, reported without the step's details.)
+  const bool known = e.step >= 0 && (size_t)e.step < program.steps.size() && readsIndices(program.steps[e.step].op) &&
+                     program.steps[e.step].attrs.size() >= 1 && program.steps[e.step].in.size() >= 1;
+  if (!known) fail("CUDA backend: index ", e.value, " at position ", e.position, " is out of range (step ", e.step, ")");
+  const Step& s = program.steps[e.step];
+  const int idxInput = s.op == OP_oneHot ? 0 : 1;
+  const TensorDesc& idx = program.slots[s.in[idxInput]].desc;
+  int64_t dim = 0;
+  if (s.op == OP_gather) dim = program.slots[s.in[0]].desc.shape[s.attrs[0]];
+  else dim = s.attrs[s.op == OP_oneHot ? 0 : 1];
+  throw Error(indexErrorMessage(s.op, s.op == OP_oneHot ? 0 : s.attrs[0], e.position, e.value, dim, idx.shape));
+}
+
+void CudaBackend::runIndexStep(const Program& program, size_t index, void* const* slots, const Launch& l) {
+  const Step& step = program.steps[index];
+  const TensorDesc& out = program.slots[step.out].desc;
+  auto inDesc = [&](size_t i) -> const TensorDesc& { return program.slots[step.in[i]].desc; };
+  auto inPtr = [&](size_t i) -> const void* { return slots[step.in[i]]; };
+  void* y = slots[step.out];
+  const int es = dtypeSize(out.dtype);
+  switch (step.op) {
+    case OP_slice:
+    case OP_sliceGrad: {
+      needInputs(step, 1);
+      needSameDtype(step.op, inDesc(0), out);
+      const bool scatter = step.op == OP_sliceGrad;
+      const AxisView big = axisView(scatter ? out.shape : inDesc(0).shape, step.attrs[0]);
+      if (scatter) ADJ_CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)out.bytes(), l.stream));
+      launchSlice(l, es, inPtr(0), y, big.outer, big.dim, big.inner, step.attrs[1], step.attrs[2], step.attrs[3], scatter);
+      return;
+    }
+    case OP_concat: {
+      const AxisView o = axisView(out.shape, step.attrs[0]);
+      int64_t at = 0;
+      for (size_t i = 0; i < step.in.size(); ++i) {
+        needSameDtype(step.op, inDesc(i), out);
+        const AxisView x = axisView(inDesc(i).shape, step.attrs[0]);
+        launchCopyRows(l, es, inPtr(i), x.dim * x.inner, static_cast<char*>(y) + at * o.inner * es, o.dim * o.inner, o.outer, x.dim * x.inner);
+        at += x.dim;
+      }
+      return;
+    }
+    case OP_gather: {
+      needInputs(step, 2);
+      const AxisView x = axisView(inDesc(0).shape, step.attrs[0]);
+      launchGatherIndex(l, es, inPtr(0), static_cast<const int32_t*>(inPtr(1)), y, x.outer, x.dim, inDesc(1).numel(), x.inner, indexError_, (int)index);
+      return;
+    }
+    case OP_scatterAdd: {
+      needInputs(step, 2);
+      needFloat(step.op, out.dtype);
+      const AxisView o = axisView(out.shape, step.attrs[0]);
+      launchScatterAdd(l, out.dtype, inPtr(0), static_cast<const int32_t*>(inPtr(1)), y, o.outer, o.dim, inDesc(1).numel(), o.inner, indexError_, (int)index);
+      return;
+    }
+    case OP_oneHot:
+      needInputs(step, 1);
+      needFloat(step.op, out.dtype);
+      launchOneHot(l, out.dtype, static_cast<const int32_t*>(inPtr(0)), y, inDesc(0).numel(), step.attrs[0], indexError_, (int)index);
+      return;
+    case OP_argmax: {
+      needInputs(step, 1);
+      needFloat(step.op, inDesc(0).dtype);
+      const AxisView x = axisView(inDesc(0).shape, step.attrs[0]);
+      launchArgmax(l, inDesc(0).dtype, inPtr(0), static_cast<int32_t*>(y), x.outer, x.dim, x.inner);
+      return;
+    }
+    default:
+      break;
+  }
+  fail(std::string("CUDA backend: no indexing kernel for ") + opLabel(step.op));
 }
 
 void CudaBackend::deviceCopy(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
@@ -368,6 +464,15 @@ void CudaBackend::runStep(const Program& program, size_t index, void* const* slo
       runReduce(step, in, out, inPtr(0), y, op == OP_mean, op == OP_max ? kReduceMax : kReduceSum, lane);
       return;
     }
+    case OP_slice:
+    case OP_sliceGrad:
+    case OP_concat:
+    case OP_gather:
+    case OP_scatterAdd:
+    case OP_oneHot:
+    case OP_argmax:
+      runIndexStep(program, index, slots, l);
+      return;
     case OP_transpose:
     case OP_broadcastTo: {
       needInputs(step, 1);

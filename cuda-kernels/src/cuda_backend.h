@@ -63,6 +63,9 @@ class CudaBackend final : public Backend {
                  const void* pb, void* y, Lane& lane);
   void runCallback(const Program& program, const Step& step, void* const* slots, const ExecContext& ctx, Lane& lane);
   void deviceCopy(void* dst, const void* src, size_t bytes, cudaStream_t stream);
+  void runIndexStep(const Program& program, size_t index, void* const* slots, const Launch& l);
+  // Note [Index errors]: syncs every lane, reads the IndexError word and throws the step's message if set.
+  void checkIndexErrors(const Program& program);
 
   const int device_;
   std::string name_;
@@ -78,7 +81,8 @@ class CudaBackend final : public Backend {
   Lane lanes_[kMaxLanes];
   int numLanes_ = 0;
   cudaStream_t transfer_ = nullptr;
-  std::vector<cudaEvent_t> freeEvents_;   // pool; an execute takes what it needs and gives it back
+  std::vector<cudaEvent_t> freeEvents_;
+  IndexError* indexError_ = nullptr;      // device word of Note [Index errors], allocated on first use   // pool; an execute takes what it needs and gives it back
 };
 
 }  // namespace cuda

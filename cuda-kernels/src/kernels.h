@@ -98,5 +98,32 @@ size_t genericReduceScratchBytes(const Launch& l, int dtype, int kind, int64_t o
 void launchGenericReduce(const Launch& l, int kind, int dtype, const void* x, void* y, int64_t outCount,
                          int64_t redCount, const ReduceIndex& idx, double scale, void* scratch);
 
+// --- indexing (index.cu); operands as [outer, dim, inner] (axisView in backend_util.h) ------------
+
+// Note [Index errors] (backend_util.h): the device word where kernels record the first index out of
+// range (flag 0: none). The backend zeroes it, reads it back and throws.
+struct IndexError {
+  int flag;
+  int step;
+  long long position;
+  long long value;
+};
+
+// slice: y [outer, len, inner] = x [outer, dim, inner] at start + k * step; with `scatter`
+// (sliceGrad) the other way round, x being the slice and y (zeroed by the caller) the big tensor.
+void launchSlice(const Launch& l, int elemBytes, const void* x, void* y, int64_t outer, int64_t dim, int64_t inner, int64_t start,
+                 int64_t stop, int64_t step, bool scatter);
+// y[r * yPitch + c] = x[r * xPitch + c] for r < rows, c < len (elements): one input of a concat.
+void launchCopyRows(const Launch& l, int elemBytes, const void* x, int64_t xPitch, void* y, int64_t yPitch, int64_t rows, int64_t len);
+// y [outer, n, inner] = x [outer, dim, inner] at idx[j]; a bad index writes 0 and is recorded.
+void launchGatherIndex(const Launch& l, int elemBytes, const void* x, const int32_t* idx, void* y, int64_t outer, int64_t dim,
+                       int64_t n, int64_t inner, IndexError* err, int stepId);
+// y [outer, dim, inner] = zeros, then g [outer, n, inner] added at idx[j] (atomicAdd: duplicates
+// accumulate; the order of float additions is not fixed).
+void launchScatterAdd(const Launch& l, int dtype, const void* g, const int32_t* idx, void* y, int64_t outer, int64_t dim, int64_t n,
+                      int64_t inner, IndexError* err, int stepId);
+void launchOneHot(const Launch& l, int dtype, const int32_t* idx, void* y, int64_t n, int64_t depth, IndexError* err, int stepId);
+void launchArgmax(const Launch& l, int dtype, const void* x, int32_t* y, int64_t outer, int64_t dim, int64_t inner);
+
 }  // namespace cuda
 }  // namespace adjoint

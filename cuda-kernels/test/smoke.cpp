@@ -490,6 +490,57 @@ static void callbackTest(Backend* be) {
   check(threw, "failing callback throws 'host callback 99 failed'");
 }
 
+// Indexing with Int32 indices (Note [Index errors]): gather of float64 rows, scatterAdd with repeated
+// indices, and an index out of range, which must throw the CPU's message and leave the backend usable.
+static void indexTest(Backend* be) {
+  auto slot = [](int dtype, Shape shape, int kind, int index) {
+    Slot s;
+    s.desc.dtype = dtype;
+    s.desc.shape = std::move(shape);
+    s.kind = kind;
+    s.index = index;
+    return s;
+  };
+  const std::vector<double> table = {1, 2, 3, 4, 5, 6};   // [3, 2]
+  auto runOne = [&](int op, std::vector<int64_t> attrs, const std::vector<double>& data, Shape dataShape, const std::vector<int32_t>& idx,
+                    Shape outShape) {
+    Program p;
+    p.slots = {slot(kFloat64, dataShape, SLOT_INPUT, 0), slot(kInt32, {(int64_t)idx.size()}, SLOT_INPUT, 1), slot(kFloat64, outShape, SLOT_OUTPUT, 0)};
+    Step st = makeStep(op, attrs);
+    st.in = {0, 1};
+    st.out = 2;
+    p.steps = {st};
+    void* d = be->allocate(data.size() * 8);
+    void* i = be->allocate(idx.size() * 4);
+    void* y = be->allocate((size_t)numel(outShape) * 8);
+    std::vector<double> out((size_t)numel(outShape));
+    try {
+      be->upload(d, data.data(), data.size() * 8);
+      be->upload(i, idx.data(), idx.size() * 4);
+      void* slots[3] = {d, i, y};
+      be->execute(p, slots, ExecContext());
+      be->download(out.data(), y, out.size() * 8);
+    } catch (...) {
+      be->release(d), be->release(i), be->release(y);
+      throw;
+    }
+    be->release(d), be->release(i), be->release(y);
+    return out;
+  };
+  Runner r{be, kFloat64};
+  r.expect("gather rows", runOne(OP_gather, {0}, table, {3, 2}, {2, 0, 2}, {3, 2}), {5, 6, 1, 2, 5, 6});
+  r.expect("scatterAdd repeated indices", runOne(OP_scatterAdd, {0, 3}, table, {3, 2}, {1, 1, 0}, {3, 2}), {5, 6, 4, 6, 0, 0});
+  bool threw = false;
+  try {
+    runOne(OP_gather, {0}, table, {3, 2}, {0, 3, 1}, {3, 2});
+  } catch (const Error& e) {
+    threw = std::string(e.what()).find("index 3 at position 1 of the indices [3] is out of range [0, 3) for axis 0") != std::string::npos;
+    if (!threw) std::printf("gather error message: %s\n", e.what());
+  }
+  check(threw, "gather with an index out of range throws the CPU's message");
+  r.expect("gather after an index error", runOne(OP_gather, {0}, table, {3, 2}, {1, 1, 1}, {3, 2}), {3, 4, 3, 4, 3, 4});
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::printf("usage: adjoint_cuda_smoke <path to libadjoint_cuda.so>\n");
@@ -536,6 +587,7 @@ int main(int argc, char** argv) {
         specialValueTests<double>(be.get(), kFloat64);
         laneTest(be.get());
         callbackTest(be.get());
+        indexTest(be.get());
         // Errors surface as exceptions, and the backend stays usable afterwards.
         bool threw = false;
         try {

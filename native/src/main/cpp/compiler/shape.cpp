@@ -127,6 +127,122 @@ TensorDesc transposeRule(const TensorDesc& x, const std::vector<int64_t>& attrs)
   return out;
 }
 
+// Axis attr `a` of an op over a tensor of rank r: must already be normalised (0 <= a < r).
+int64_t axisAttr(int op, int64_t a, size_t r, const TensorDesc& x, int input) {
+  if (a < 0 || a >= (int64_t)r)
+    fail(opName(op), ": axis ", a, " is out of range for input ", input, " ", descStr(x), " (axes 0 to ", (int64_t)r - 1, ")");
+  return a;
+}
+
+void expectIndices(int op, const TensorDesc& idx, int input) {
+  if (idx.dtype != kInt32) fail(opName(op), ": input ", input, " (the indices) has dtype ", dtypeName(idx.dtype), "; indices are Int32");
+}
+
+TensorDesc layoutIndexRule(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs) {
+  TensorDesc out;
+  if (op == OP_slice || op == OP_sliceGrad) {
+    const size_t want = op == OP_slice ? 4 : 5;
+    expectAttrs(op, attrs, want, want, opAttrs(op));
+    const TensorDesc& x = *in[0];
+    const int64_t axis = axisAttr(op, attrs[0], x.shape.size(), x, 0);
+    const int64_t start = attrs[1], stop = attrs[2], step = attrs[3];
+    const int64_t dim = op == OP_slice ? x.shape[axis] : attrs[4];
+    if (dim < 0) fail(opName(op), ": negative dimension ", dim);
+    if (step < 1) fail(opName(op), ": step ", step, " must be >= 1");
+    if (start < 0 || start > stop || stop > dim)
+      fail(opName(op), ": start ", start, " and stop ", stop, " must satisfy 0 <= start <= stop <= ", dim, " (axis ", axis, " of ",
+           op == OP_slice ? "input 0 " + descStr(x) : "the result", ")");
+    out = x;
+    const int64_t len = sliceLength(start, stop, step);
+    if (op == OP_slice) {
+      out.shape[axis] = len;
+    } else {
+      if (x.shape[axis] != len)
+        fail("sliceGrad: input 0 ", descStr(x), " has ", x.shape[axis], " elements along axis ", axis, " but start ", start, ", stop ", stop,
+             ", step ", step, " select ", len);
+      out.shape[axis] = dim;
+      checkElementCount("sliceGrad", out.shape);
+    }
+    return out;
+  }
+  if (op == OP_concat) {
+    expectAttrs(op, attrs, 1, 1, opAttrs(op));
+    if (in.empty()) fail("concat: needs at least one input");
+    const TensorDesc& x = *in[0];
+    const int64_t axis = axisAttr(op, attrs[0], x.shape.size(), x, 0);
+    out = x;
+    int64_t total = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      const TensorDesc& t = *in[i];
+      if (t.dtype != x.dtype) fail("concat: input ", i, " has dtype ", dtypeName(t.dtype), " but input 0 has ", dtypeName(x.dtype));
+      bool ok = t.shape.size() == x.shape.size();
+      for (size_t d = 0; ok && d < x.shape.size(); ++d) ok = (int64_t)d == axis || t.shape[d] == x.shape[d];
+      if (!ok) fail("concat: input ", i, " ", descStr(t), " does not match input 0 ", descStr(x), " outside axis ", axis);
+      if (__builtin_add_overflow(total, t.shape[axis], &total)) fail("concat: the length along axis ", axis, " overflows int64");
+    }
+    out.shape[axis] = total;
+    checkElementCount("concat", out.shape);
+    return out;
+  }
+  if (op == OP_gather) {
+    expectAttrs(op, attrs, 1, 1, opAttrs(op));
+    const TensorDesc& x = *in[0];
+    expectIndices(op, *in[1], 1);
+    const int64_t axis = axisAttr(op, attrs[0], x.shape.size(), x, 0);
+    if (x.shape[axis] == 0 && in[1]->numel() > 0)
+      fail("gather: axis ", axis, " of input 0 ", descStr(x), " is empty, so no index is in range");
+    out.dtype = x.dtype;
+    out.shape.assign(x.shape.begin(), x.shape.begin() + axis);
+    out.shape.insert(out.shape.end(), in[1]->shape.begin(), in[1]->shape.end());
+    out.shape.insert(out.shape.end(), x.shape.begin() + axis + 1, x.shape.end());
+    checkElementCount("gather", out.shape);
+    return out;
+  }
+  if (op == OP_scatterAdd) {
+    expectAttrs(op, attrs, 2, 2, opAttrs(op));
+    const TensorDesc& g = *in[0];
+    const TensorDesc& idx = *in[1];
+    expectFloat(op, {in[0]});
+    expectIndices(op, idx, 1);
+    const int64_t axis = attrs[0], dim = attrs[1], k = (int64_t)idx.shape.size();
+    if (axis < 0 || axis + k > (int64_t)g.shape.size())
+      fail("scatterAdd: axis ", axis, " with indices ", shapeStr(idx.shape), " does not fit input 0 ", descStr(g));
+    for (int64_t d = 0; d < k; ++d)
+      if (g.shape[axis + d] != idx.shape[d])
+        fail("scatterAdd: input 0 ", descStr(g), " must have the indices' shape ", shapeStr(idx.shape), " at axis ", axis);
+    if (dim < 0 || (dim == 0 && idx.numel() > 0)) fail("scatterAdd: dim ", dim, " must be >= 1 (>= 0 without indices)");
+    out.dtype = g.dtype;
+    out.shape.assign(g.shape.begin(), g.shape.begin() + axis);
+    out.shape.push_back(dim);
+    out.shape.insert(out.shape.end(), g.shape.begin() + axis + k, g.shape.end());
+    checkElementCount("scatterAdd", out.shape);
+    return out;
+  }
+  if (op == OP_oneHot) {
+    expectAttrs(op, attrs, 2, 2, opAttrs(op));
+    expectIndices(op, *in[0], 0);
+    if (attrs[0] < 1) fail("oneHot: depth ", attrs[0], " must be >= 1");
+    if (attrs[1] != kFloat32 && attrs[1] != kFloat64) fail("oneHot: dtype ", attrs[1], " is not Float32 (0) or Float64 (1)");
+    out.dtype = (int)attrs[1];
+    out.shape = in[0]->shape;
+    out.shape.push_back(attrs[0]);
+    checkElementCount("oneHot", out.shape);
+    return out;
+  }
+  // argmax
+  expectAttrs(op, attrs, 2, 2, opAttrs(op));
+  expectFloat(op, in);
+  const TensorDesc& x = *in[0];
+  const int64_t axis = axisAttr(op, attrs[0], x.shape.size(), x, 0);
+  if (x.shape[axis] == 0) fail("argmax: cannot reduce over empty axis ", axis, " of input 0 ", descStr(x));
+  if (x.shape[axis] > INT32_MAX) fail("argmax: axis ", axis, " of input 0 ", descStr(x), " is longer than Int32 can index");
+  out.dtype = kInt32;
+  for (size_t d = 0; d < x.shape.size(); ++d)
+    if ((int64_t)d != axis) out.shape.push_back(x.shape[d]);
+    else if (attrs[1]) out.shape.push_back(1);
+  return out;
+}
+
 }  // namespace
 
 TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std::vector<int64_t>& attrs, double scalar) {
@@ -174,7 +290,10 @@ TensorDesc inferNode(int op, const std::vector<const TensorDesc*>& in, const std
     case Family::Reduce:
       expectFloat(op, in);
       return reduceRule(op, *in[0], attrs);
+    case Family::Index:
+      return layoutIndexRule(op, in, attrs);
     case Family::Layout:
+      if (op == OP_slice || op == OP_sliceGrad || op == OP_concat) return layoutIndexRule(op, in, attrs);
       if (op == OP_reshape) return reshapeRule(*in[0], attrs);
       if (op == OP_transpose) return transposeRule(*in[0], attrs);
       {   // broadcastTo

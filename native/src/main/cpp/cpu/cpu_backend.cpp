@@ -62,6 +62,22 @@ void runStep(const Program& p, const Step& s, void* const* slots, const ExecCont
       randomUniform(od.dtype, (uint64_t)s.attrs.at(1), counter, y, od.numel());
       return;
     }
+    case OP_slice:
+    case OP_sliceGrad:
+    case OP_concat:
+    case OP_gather:
+    case OP_scatterAdd:
+    case OP_oneHot:
+    case OP_argmax: {
+      std::vector<const TensorDesc*> ins(s.in.size());
+      std::vector<const void*> ptrs(s.in.size());
+      for (size_t i = 0; i < s.in.size(); ++i) {
+        ins[i] = &desc(i);
+        ptrs[i] = ptr(i);
+      }
+      indexStep(s, ins, ptrs, od, y);
+      return;
+    }
     case OP_FUSED: {
       std::vector<const void*> ins(s.in.size());
       for (size_t i = 0; i < s.in.size(); ++i) ins[i] = ptr(i);

@@ -46,6 +46,9 @@ void stridedCopy(int elemSize, const StepLayout& layout, const void* x, void* y)
 void copy(void* y, const void* x, int64_t bytes);
 // y[0..n) = randomUniform values of (key, the step of `counter`, i) in dtype (Note [Philox]).
 void randomUniform(int dtype, uint64_t key, double counter, void* y, int64_t n);
+// slice, sliceGrad, concat, gather, scatterAdd, oneHot, argmax (kernels_index.cpp); throws Error for an
+// index out of range before writing anything (Note [Index errors] in backend_util.h).
+void indexStep(const Step& s, const std::vector<const TensorDesc*>& in, const std::vector<const void*>& ptr, const TensorDesc& out, void* y);
 
 // Note [Streaming stores] (kernels_fused.cpp): outputs of at least this many bytes are written with
 // non-temporal stores (default 16 MiB; environment ADJOINT_STREAM_MB overrides, 0 = never).

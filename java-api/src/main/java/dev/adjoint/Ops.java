@@ -335,6 +335,205 @@ public final class Ops {
     return Op.BROADCAST_TO.apply(shape.clone(), 0, x);
   }
 
+  // ---------------------------------------------------------------- indexing
+
+  /** {@code x[..., start:stop, ...]} along {@code axis} (step 1); see {@link #slice(Tensor, int, long, long, long)}. */
+  public static Tensor slice(Tensor x, int axis, long start, long stop) {
+    return slice(x, axis, start, stop, 1);
+  }
+
+  /**
+   * {@code x[..., start:stop:step, ...]} along {@code axis}, as Python slices it except that nothing is
+   * clamped: negative {@code start}/{@code stop} count from the end, and after that {@code 0 <= start <=
+   * stop <= dim} must hold (else an error naming the axis and shape); {@code step >= 1}. Linear: its
+   * gradient writes the cotangent back into zeros of x's shape, and that is sliced again at second order.
+   * Works for every dtype.
+   *
+   * <pre>{@code
+   * Tensor evenCols = Ops.slice(x, 1, 0, x.shape()[1], 2);   // x[:, ::2]
+   * Tensor last = Ops.slice(x, 0, -1, x.shape()[0]);         // x[-1:]
+   * }</pre>
+   */
+  public static Tensor slice(Tensor x, int axis, long start, long stop, long step) {
+    int a = axisOf("slice", x, axis, 0);
+    long dim = x.shape()[a];
+    long s0 = start < 0 ? start + dim : start, s1 = stop < 0 ? stop + dim : stop;
+    if (step < 1) throw new AdjointException("slice: step " + step + " must be >= 1");
+    if (s0 < 0 || s1 > dim || s0 > s1)
+      throw new AdjointException(
+          "slice: start " + start + " and stop " + stop + " are out of range for axis " + axis + " of " + x.describe()
+              + " (after counting negative values from the end, 0 <= start <= stop <= " + dim + " must hold)");
+    return Op.SLICE.apply(new long[] {a, s0, s1, step}, 0, x);
+  }
+
+  /** {@code length} elements of {@code x} from {@code start} along {@code axis} (PyTorch's narrow; a negative start counts from the end). */
+  public static Tensor narrow(Tensor x, int axis, long start, long length) {
+    int a = axisOf("narrow", x, axis, 0);
+    long dim = x.shape()[a];
+    long s0 = start < 0 ? start + dim : start;
+    if (length < 0 || s0 < 0 || s0 > dim || length > dim - s0)
+      throw new AdjointException(
+          "narrow: start " + start + " and length " + length + " do not fit axis " + axis + " of " + x.describe() + " (size " + dim + ")");
+    return Op.SLICE.apply(new long[] {a, s0, s0 + length, 1}, 0, x);
+  }
+
+  /**
+   * The tensors joined along {@code axis} (same dtype and rank, equal dims elsewhere). Linear in each:
+   * its gradient slices the cotangent apart.
+   *
+   * <pre>{@code
+   * Tensor xy = Ops.concat(1, x, y);     // [n, a] and [n, b] -> [n, a + b]
+   * }</pre>
+   */
+  public static Tensor concat(int axis, Tensor... tensors) {
+    if (tensors == null || tensors.length == 0) throw new AdjointException("concat: needs at least one tensor");
+    for (int i = 0; i < tensors.length; i++) if (tensors[i] == null) throw new AdjointException("concat: tensor " + i + " is null");
+    int a = axisOf("concat", tensors[0], axis, 0);
+    Tensor first = tensors[0];
+    for (int i = 1; i < tensors.length; i++) {
+      Tensor t = tensors[i];
+      boolean ok = t.dtype() == first.dtype() && t.rank() == first.rank();
+      for (int d = 0; ok && d < first.rank(); d++) ok = d == a || t.shape()[d] == first.shape()[d];
+      if (!ok)
+        throw new AdjointException(
+            "concat: tensor " + i + " " + t.describe() + " does not match tensor 0 " + first.describe() + " outside axis " + axis
+                + " (same dtype, rank and other dims needed)");
+    }
+    return Op.CONCAT.apply(new long[] {a}, 0, tensors);
+  }
+
+  /**
+   * The tensors (same dtype and shape) stacked along a new axis {@code axis} (in {@code [-(rank+1), rank]}):
+   * each gets a size-1 axis there, then they are concatenated.
+   *
+   * <pre>{@code
+   * Tensor xy = Ops.stack(0, x, y);      // two [3] -> [2, 3]
+   * }</pre>
+   */
+  public static Tensor stack(int axis, Tensor... tensors) {
+    if (tensors == null || tensors.length == 0) throw new AdjointException("stack: needs at least one tensor");
+    for (int i = 0; i < tensors.length; i++) if (tensors[i] == null) throw new AdjointException("stack: tensor " + i + " is null");
+    long[] s = tensors[0].shape();
+    int r = s.length;
+    if (axis < -(r + 1) || axis > r)
+      throw new AdjointException("stack: axis " + axis + " is out of range for tensors of rank " + r + " (axes " + -(r + 1) + " to " + r + ")");
+    int a = axis < 0 ? axis + r + 1 : axis;
+    long[] t = new long[r + 1];
+    for (int d = 0, k = 0; d <= r; d++) t[d] = d == a ? 1 : s[k++];
+    Tensor[] parts = new Tensor[tensors.length];
+    for (int i = 0; i < parts.length; i++) {
+      if (!java.util.Arrays.equals(tensors[i].shape(), s) || tensors[i].dtype() != tensors[0].dtype())
+        throw new AdjointException("stack: tensor " + i + " " + tensors[i].describe() + " does not match tensor 0 " + tensors[0].describe());
+      parts[i] = reshape(tensors[i], t);
+    }
+    return concat(a, parts);
+  }
+
+  /**
+   * NumPy's {@code take(x, indices, axis)} (TensorFlow's {@code gather}, not PyTorch's elementwise
+   * {@code torch.gather}): the slices of x at {@code indices} (Int32, any shape) along {@code axis}; the
+   * result's shape is {@code x.shape[:axis] + indices.shape + x.shape[axis+1:]}. Every index must be in
+   * {@code [0, dim)}: checked here when the indices are concrete, and by the kernel when they are traced
+   * (an AdjointException from the run; nothing is read out of bounds). The gradient to x is a
+   * {@link #scatterAdd} (repeated indices accumulate); none flows to the indices.
+   *
+   * <pre>{@code
+   * Tensor rows = Ops.take(table, 0, Tensor.of(new int[] {2, 0, 2}));   // [3, dim]
+   * }</pre>
+   */
+  public static Tensor take(Tensor x, int axis, Tensor indices) {
+    return gather(x, axis, indices);
+  }
+
+  /** The same as {@link #take} (TensorFlow's name). */
+  public static Tensor gather(Tensor x, int axis, Tensor indices) {
+    int a = axisOf("gather", x, axis, 0);
+    checkIndices("gather", indices, x.shape()[a], "axis " + axis + " of " + x.describe());
+    return Op.GATHER.apply(new long[] {a}, 0, x, indices);
+  }
+
+  /**
+   * The transpose of {@link #gather}: zeros of shape {@code g.shape[:axis] + [dim] + g.shape[axis+k:]}
+   * ({@code k} the rank of the Int32 {@code indices}, which must equal {@code g}'s dims from {@code axis}),
+   * with each slice of {@code g} added at its index; repeated indices accumulate (PyTorch's index_add
+   * into zeros). Float32/Float64; its gradient is a gather.
+   */
+  public static Tensor scatterAdd(Tensor g, int axis, Tensor indices, long dim) {
+    if (g == null) throw new AdjointException("scatterAdd: input 0 is null");
+    if (indices == null) throw new AdjointException("scatterAdd: indices are null");
+    if (axis < 0 || axis + indices.rank() > g.rank())
+      throw new AdjointException(
+          "scatterAdd: axis " + axis + " with indices " + indices.describe() + " does not fit " + g.describe());
+    checkIndices("scatterAdd", indices, dim, "dim " + dim);
+    return Op.SCATTER_ADD.apply(new long[] {axis, dim}, 0, g, indices);
+  }
+
+  /**
+   * One-hot rows: shape {@code indices.shape + [depth]}, 1 at each index and 0 elsewhere, in
+   * {@code dtype} (Float32/Float64). Indices outside {@code [0, depth)} are an error (checked here for
+   * concrete indices, by the kernel for traced ones). No gradient flows through it.
+   */
+  public static Tensor oneHot(Tensor indices, long depth, DType dtype) {
+    if (dtype == null || !dtype.isFloating()) throw new AdjointException("oneHot: dtype " + dtype + " must be Float32 or Float64");
+    if (depth < 1) throw new AdjointException("oneHot: depth " + depth + " must be >= 1");
+    checkIndices("oneHot", indices, depth, "depth " + depth);
+    return Op.ONE_HOT.apply(new long[] {depth, dtype.code}, 0, indices);
+  }
+
+  /**
+   * The Int32 position of the maximum along {@code axis} (the first one on a tie; a NaN counts as the
+   * maximum, as NumPy's argmax does); not differentiable (an integer result: nothing flows through it).
+   */
+  public static Tensor argmax(Tensor x, int axis, boolean keepdims) {
+    int a = axisOf("argmax", x, axis, 0);
+    if (x.shape()[a] == 0) throw new AdjointException("argmax: axis " + axis + " of " + x.describe() + " is empty");
+    return Op.ARGMAX.apply(new long[] {a, keepdims ? 1 : 0}, 0, x);
+  }
+
+  /**
+   * log(sum(exp(x))) along {@code axis}, stable for any x: {@code m + log(sum(exp(x - m)))} with the
+   * shift m = max(x) under stopGradient (clamped to the dtype's finite range, so all -inf gives -inf
+   * and an inf gives inf, not NaN). The shift cancels in the value, so the gradient, softmax(x), is exact,
+   * to any order.
+   */
+  public static Tensor logSumExp(Tensor x, int axis, boolean keepdims) {
+    int a = axisOf("logSumExp", x, axis, 0);
+    double big = x.dtype() == DType.FLOAT32 ? Float.MAX_VALUE : Double.MAX_VALUE;
+    Tensor m = stopGradient(clamp(max(x, true, a), scalarLike(-big, x.dtype()), scalarLike(big, x.dtype())));
+    Tensor lse = add(log(sum(exp(sub(x, m)), true, a)), m);
+    if (keepdims) return lse;
+    long[] s = x.shape(), t = new long[s.length - 1];
+    for (int d = 0, k = 0; d < s.length; d++) if (d != a) t[k++] = s[d];
+    return reshape(lse, t);
+  }
+
+  /** The axis normalised against x's rank (negative counts from the end), or an error naming op and shape. */
+  private static int axisOf(String op, Tensor x, int axis, int input) {
+    if (x == null) throw new AdjointException(op + ": input " + input + " is null");
+    int r = x.rank();
+    if (axis < -r || axis >= r)
+      throw new AdjointException(
+          op + ": axis " + axis + " is out of range for " + x.describe() + " (rank " + r + ": axes "
+              + (r == 0 ? "none" : -r + " to " + (r - 1)) + ")");
+    return axis < 0 ? axis + r : axis;
+  }
+
+  /**
+   * Int32 indices in [0, dim): concrete ones are read and checked now (the error names the first bad
+   * one); traced ones are checked by the kernel at run time (Note [Index errors] in backend_util.h).
+   */
+  private static void checkIndices(String op, Tensor indices, long dim, String what) {
+    if (indices == null) throw new AdjointException(op + ": indices are null");
+    if (indices.dtype() != DType.INT32) throw new AdjointException(op + ": indices " + indices.describe() + " must be Int32");
+    if (indices.isSymbolic()) return;
+    int[] v = indices.toIntArray();
+    for (int i = 0; i < v.length; i++)
+      if (v[i] < 0 || v[i] >= dim)
+        throw new AdjointException(
+            op + ": index " + v[i] + " at position " + i + " of the indices " + indices.describe() + " is out of range [0, " + dim
+                + ") for " + what);
+  }
+
   // ---------------------------------------------------------------- constants
 
   /**

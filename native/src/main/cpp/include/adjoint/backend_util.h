@@ -51,6 +51,42 @@ inline std::string opLabel(int op) {
   return name ? std::string(name) : "op " + std::to_string(op) + " (not in ops.def)";
 }
 
+// --- Indexing ops (ops.def: slice, sliceGrad, concat, gather, scatterAdd, oneHot, argmax) -------
+
+// A dense tensor seen as [outer, dim, inner] around dims [axis, axis + span) (merged into `dim`):
+// every indexing kernel of every backend reads its operands through these three counts.
+struct AxisView {
+  int64_t outer = 1, dim = 1, inner = 1;
+};
+inline AxisView axisView(const std::vector<int64_t>& shape, int64_t axis, int64_t span = 1) {
+  AxisView v;
+  for (int64_t d = 0; d < (int64_t)shape.size(); ++d) {
+    if (d < axis) v.outer *= shape[d];
+    else if (d < axis + span) v.dim *= shape[d];
+    else v.inner *= shape[d];
+  }
+  return v;
+}
+
+// Elements along the axis of slice(start, stop, step): ceil((stop - start) / step).
+// (Written so that no huge step overflows.)
+inline int64_t sliceLength(int64_t start, int64_t stop, int64_t step) { return stop <= start ? 0 : (stop - start - 1) / step + 1; }
+
+// Note [Index errors]: gather, scatterAdd and oneHot read Int32 indices that only the run knows. An
+// index outside [0, dim) never reads or writes out of bounds: the CPU kernels check every index before
+// they write anything and throw; the CUDA kernels skip the element and record the first bad index in
+// a device word that the backend reads back before the program's first write into an input buffer
+// (a parameter update) and at the end of the run, and throws. Both throw this message, so the error
+// reads the same on every device and reaches Java as an AdjointException.
+inline std::string indexErrorMessage(int op, int64_t axis, int64_t position, int64_t value, int64_t dim, const std::vector<int64_t>& indexShape) {
+  std::ostringstream os;
+  os << opLabel(op) << ": index " << value << " at position " << position << " of the indices " << shapeStr(indexShape)
+     << " is out of range [0, " << dim << ")";
+  if (op != OP_oneHot) os << " for axis " << axis;
+  else os << " (depth " << dim << ")";
+  return os.str();
+}
+
 // --- Step layouts (Note [Step layout] in backend.h) ---------------------------------------------
 
 // Row-major strides of a dense tensor.

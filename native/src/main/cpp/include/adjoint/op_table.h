@@ -15,7 +15,7 @@
 namespace adjoint {
 
 // The families of ops.def. None: not an op of the table (an invalid id, or OP_FUSED).
-enum class Family { None, Copy, Fill, Unary, Transcendental, Binary, BinaryTranscendental, Matmul, Reduce, Layout, Callback, Random };
+enum class Family { None, Copy, Fill, Unary, Transcendental, Binary, BinaryTranscendental, Matmul, Reduce, Layout, Callback, Random, Index };
 
 ADJOINT_HD constexpr Family opFamily(int op) {
   switch (op) {
@@ -75,5 +75,8 @@ ADJOINT_HD constexpr bool isTranscendentalOp(int op) {
 }
 ADJOINT_HD constexpr bool isElementwiseOp(int op) { return isUnaryOp(op) || isBinaryOp(op); }
 ADJOINT_HD constexpr bool isReduceOp(int op) { return opFamily(op) == Family::Reduce; }
+// Reads Int32 indices that a run checks (gather, scatterAdd, oneHot): an index out of range is an
+// error of the run (Note [Index errors] in backend_util.h).
+ADJOINT_HD constexpr bool readsIndices(int op) { return op == OP_gather || op == OP_scatterAdd || op == OP_oneHot; }
 
 }  // namespace adjoint

@@ -50,7 +50,8 @@ import java.util.Map;
  * JVP = t·f′); a linear op declares its
  * transpose ({@code linear}, {@code elementwiseLinear}), and its JVP is the op applied to the tangent; a
  * bilinear op declares its two transposes ({@code bilinear}), and its JVP is f(ta, b) + f(a, tb). Only
- * div, host callbacks and the markers write both rules. Shape and dtype rules are the engine's
+ * div, minimum/maximum, host callbacks, the markers and the indexing ops concat (variadic), gather and
+ * scatterAdd (no derivative to their Int32 indices) write both rules. Shape and dtype rules are the engine's
  * (engine.h, {@code Graph::addNode}): the tracer adds each node to the native graph as it is recorded
  * and reads the inferred shape back, so Java and C++ can never disagree. Reducing a broadcast cotangent
  * to its input's shape, zero cotangents, accumulation and stopGradient are handled once, in
@@ -132,6 +133,21 @@ public enum Op {
   RESHAPE("reshape", 1, linear(c -> of(reshape(c.g(), c.in(0).shape())))),
   TRANSPOSE("transpose", 1, linear(c -> of(transpose(c.g(), Rules.inversePerm(c))))),
   BROADCAST_TO("broadcastTo", 1, linear(c -> of(sumToShape(c.g(), c.in(0).shape())))),
+  // ---- indexing (ops.def); axes normalised by dev.adjoint.Ops ----
+  /** attrs [axis, start, stop, step]; linear, its transpose is sliceGrad (zeros with g at the slice). */
+  SLICE("slice", 1, linear(Rules::sliceVjp)),
+  /** attrs [axis, start, stop, step, dim]; linear, its transpose is slice, so second order works. */
+  SLICE_GRAD("sliceGrad", 1, linear(Rules::sliceGradVjp)),
+  /** attrs [axis]; linear in every input: the VJP slices g apart, the JVP concatenates the tangents. */
+  CONCAT("concat", -1, rules(Rules::concatVjp, Rules::concatJvp)),
+  /** attrs [axis]; linear in x (VJP a scatterAdd), no derivative to the Int32 indices. */
+  GATHER("gather", 2, rules(Rules::gatherVjp, Rules::indexedJvp)),
+  /** attrs [axis, dim]; linear in g (VJP a gather), no derivative to the Int32 indices. */
+  SCATTER_ADD("scatterAdd", 2, rules(Rules::scatterAddVjp, Rules::indexedJvp)),
+  /** attrs [depth, dtype]; its input is Int32 indices, so nothing flows through it. */
+  ONE_HOT("oneHot", 1, CONSTANT),
+  /** attrs [axis, keepdims]; an Int32 position, piecewise constant: no derivative flows through it. */
+  ARGMAX("argmax", 1, CONSTANT),
   /** A Java function on host arrays; differentiable only through a bprop of its own. */
   CALLBACK("callback", -1, rules(Rules::callbackVjp, Rules::callbackJvp)),
 

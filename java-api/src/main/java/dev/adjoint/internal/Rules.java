@@ -350,6 +350,57 @@ final class Rules {
     return inv;
   }
 
+  // ------------------------------------------------------------------ indexing
+
+  /** slice's transpose: g written into zeros of x's shape at the sliced positions. */
+  static Tensor[] sliceVjp(Ctx c) {
+    long[] a = c.node().attrs;
+    long dim = c.in(0).shape()[(int) a[0]];
+    return of(Op.SLICE_GRAD.apply(new long[] {a[0], a[1], a[2], a[3], dim}, 0, c.g()));
+  }
+
+  /** sliceGrad's transpose: the slice of g. */
+  static Tensor[] sliceGradVjp(Ctx c) {
+    return of(Op.SLICE.apply(Arrays.copyOf(c.node().attrs, 4), 0, c.g()));
+  }
+
+  /** concat's transpose: g cut back into the inputs' lengths along the axis. */
+  static Tensor[] concatVjp(Ctx c) {
+    long axis = c.attr(0);
+    Tensor[] parts = new Tensor[c.node().inputs.length];
+    long at = 0;
+    for (int i = 0; i < parts.length; i++) {
+      long len = c.in(i).shape()[(int) axis];
+      parts[i] = Op.SLICE.apply(new long[] {axis, at, at + len, 1}, 0, c.g());
+      at += len;
+    }
+    return parts;
+  }
+
+  /** concat is linear: the concat of the tangents, zeros standing in for symbolic-zero ones. */
+  static Tensor concatJvp(Ctx c) {
+    Tensor[] t = new Tensor[c.node().inputs.length];
+    for (int i = 0; i < t.length; i++) t[i] = c.t(i) != null ? c.t(i) : Ops.zerosLike(c.in(i));
+    return Op.CONCAT.apply(c.node().attrs, 0, t);
+  }
+
+  /** gather's transpose in x: g added into zeros of x's shape at the indices (duplicates accumulate). */
+  static Tensor[] gatherVjp(Ctx c) {
+    long axis = c.attr(0);
+    long dim = c.in(0).shape()[(int) axis];
+    return of(Op.SCATTER_ADD.apply(new long[] {axis, dim}, 0, c.g(), c.in(1)), null);
+  }
+
+  /** scatterAdd's transpose in g: the gather of the cotangent at the same indices. */
+  static Tensor[] scatterAddVjp(Ctx c) {
+    return of(Op.GATHER.apply(new long[] {c.attr(0)}, 0, c.g(), c.in(1)), null);
+  }
+
+  /** gather and scatterAdd are linear in their first input: the op applied to its tangent. */
+  static Tensor indexedJvp(Ctx c) {
+    return c.t(0) == null ? null : reapply(c, c.t(0), c.in(1));
+  }
+
   static Tensor[] notDifferentiable(Ctx c) {
     throw new AdjointException(
         c.node().op.opName

@@ -97,4 +97,29 @@ class CudaConformanceTest {
     }
     Check.close(onGpu.w.to(Device.CPU), 1e-12, onCpu.w.toDoubleArray());
   }
+
+  /**
+   * Note [Index errors] on CUDA: a traced index out of range fails the run with the CPU's message, and an
+   * optimizer step that gathers with it leaves the parameters as they were; good indices train on.
+   */
+  @Test
+  void indexErrorsOnGpuMatchCpuAndWriteNoParameter() {
+    requireGpu();
+    Device gpu = Device.cuda(0);
+    dev.adjoint.nn.Embedding emb = new dev.adjoint.nn.Embedding(5, 3, 4);
+    emb.to(gpu);
+    double[] before = emb.weight.to(Device.CPU).toDoubleArray();
+    Cell loss = Cell.of(1, in -> Ops.sum(Ops.square(emb.call(in[0]).asTensor())));
+    Cell step = new dev.adjoint.optim.SGD(emb.trainableParams(), 0.1).step(loss);
+    Tensor bad = Tensor.of(new int[] {1, 5, 2}, 3).to(gpu);
+    dev.adjoint.AdjointException e = org.junit.jupiter.api.Assertions.assertThrows(dev.adjoint.AdjointException.class, () -> step.apply(bad));
+    ErrorsTest.mentions(e, "gather", "index 5", "position 1", "[0, 5)");
+    org.junit.jupiter.api.Assertions.assertArrayEquals(before, emb.weight.to(Device.CPU).toDoubleArray(), 0);
+    step.apply(Tensor.of(new int[] {1, 1, 2}, 3).to(gpu)).close();
+    double[] after = emb.weight.to(Device.CPU).toDoubleArray();
+    for (int k = 0; k < 3; k++) {
+      org.junit.jupiter.api.Assertions.assertEquals(before[3 + k] * (1 - 0.4), after[3 + k], 1e-6); // used twice: w - 0.1 * 2 * 2w
+      org.junit.jupiter.api.Assertions.assertEquals(before[k], after[k], 0);
+    }
+  }
 }

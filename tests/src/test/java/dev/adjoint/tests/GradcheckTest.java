@@ -113,6 +113,30 @@ class GradcheckTest {
     // randomUniform is constant in its counter (here 0 * sum(x) + 3, so the zero rule is asked for a
     // cotangent): the gradient reaches x through sin(x) only
     CASES.put(Op.RANDOM_UNIFORM, new Case(in -> Ops.mul(Ops.sin(in[0]), Ops.randomUniform(Ops.add(Ops.mul(Ops.sum(in[0]), 0), 3), 5, in[0].dtype(), in[0].shape())), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    // indexing: index tensors are constants of the traced function, drawn in range
+    CASES.put(Op.SLICE, new Case(in -> Ops.mul(Ops.slice(in[0], 1, 0, in[0].shape()[1], 2), Ops.slice(in[0], 1, 0, in[0].shape()[1], 2)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r) + 1)}));
+    CASES.put(Op.SLICE_GRAD, new Case(in -> Ops.square(Op.SLICE_GRAD.apply(new long[] {0, 1, 1 + 2 * in[0].shape()[0] - 1, 2, 2 * in[0].shape()[0] + 1}, 0, in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.CONCAT, new Case(in -> Ops.square(Ops.concat(0, in[0], in[1], in[0])), r -> {
+      long n = dim(r);
+      return new Tensor[] {rand(r, -2, 2, dim(r), n), rand(r, -2, 2, dim(r), n)};
+    }));
+    CASES.put(Op.GATHER, new Case(in -> Ops.square(Ops.take(in[0], 0, indices(in[0], new Random(in[0].numel()), in[0].shape()[0], 2, 3))), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.SCATTER_ADD, new Case(in -> Ops.square(Ops.scatterAdd(in[0], 1, indices(in[0], new Random(in[0].numel()), 3, in[0].shape()[1]), 3)), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.ONE_HOT, new Case(in -> Ops.mul(Ops.oneHot(indices(in[0], new Random(7), in[0].shape()[1], in[0].shape()[0]), in[0].shape()[1], DType.FLOAT64), Ops.sin(in[0])), r -> new Tensor[] {rand(r, -2, 2, dim(r), dim(r))}));
+    CASES.put(Op.ARGMAX, new Case(in -> Ops.mul(Ops.take(in[0], 1, Ops.argmax(in[0], 1, false)), Ops.sin(in[0])), r -> {
+      long n = dim(r);
+      return new Tensor[] {rand(r, -2, 2, n, n)};
+    }));
+  }
+
+  /** Int32 indices in [0, bound) of the given shape, on the device of {@code like} (CudaConformanceTest runs these cases on a GPU). */
+  static Tensor indices(Tensor like, Random rnd, long bound, long... shape) {
+    long count = 1;
+    for (long d : shape) count *= d;
+    int[] v = new int[(int) count];
+    for (int i = 0; i < v.length; i++) v[i] = rnd.nextInt((int) bound);
+    Tensor t = Tensor.of(v, shape);
+    return like.device().equals(dev.adjoint.Device.CPU) ? t : t.to(like.device());
   }
 
   static Tensor[] broadcastPair(Random r, double lo, double hi) {

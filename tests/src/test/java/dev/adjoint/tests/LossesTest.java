@@ -74,4 +74,40 @@ class LossesTest {
     // a loss traced inside a cell
     assertEquals(Losses.mse(pred, target).item(), Cell.of(in -> Losses.mse(in[0], in[1])).apply(pred, target).item(), 1e-15);
   }
+
+  /** Int32 labels, picked in the graph: against a float64 reference and the one-hot version, to second order. */
+  @Test
+  void softmaxCrossEntropyWithIntegerLabels() {
+    Tensor labels = Tensor.of(new int[] {2, 0}, 2);
+    double ce = 0;
+    for (int row = 0; row < 2; row++) {
+      double m = Math.max(p[3 * row], Math.max(p[3 * row + 1], p[3 * row + 2])), s = 0;
+      for (int c = 0; c < 3; c++) s += Math.exp(p[3 * row + c] - m);
+      ce += -(p[3 * row + (row == 0 ? 2 : 0)] - m - Math.log(s));
+    }
+    assertEquals(ce / 2, Losses.sparseSoftmaxCrossEntropy(pred, labels).item(), 1e-14);
+    assertEquals(ce / 2, Losses.softmaxCrossEntropy(pred, labels).item(), 1e-14);
+    Tensor oh = Losses.oneHot(new int[] {2, 0}, 3, DType.FLOAT64);
+    assertEquals(Losses.softmaxCrossEntropy(pred, oh).item(), Losses.softmaxCrossEntropy(pred, labels).item(), 0);
+    // float32, labels as a traced argument, the gradient against the one-hot version's
+    float[] pf = new float[p.length];
+    for (int i = 0; i < p.length; i++) pf[i] = (float) p[i];
+    Tensor pred32 = Tensor.of(pf, 2, 3);
+    Cell.Fn sparse = in -> Losses.softmaxCrossEntropy(in[0], in[1]);
+    Tensor g = dev.adjoint.autodiff.Autodiff.grad(sparse, false, 0).apply(pred32, labels).asTensor();
+    Tensor gOh = dev.adjoint.autodiff.Autodiff.grad(in -> Losses.softmaxCrossEntropy(in[0], Losses.oneHot(new int[] {2, 0}, 3, DType.FLOAT32))).apply(pred32).asTensor();
+    assertArrayEquals(gOh.toFloatArray(), g.toFloatArray(), 0);
+    assertEquals(ce / 2, Cell.of(2, sparse).apply(pred32, labels).item(), 1e-6);
+    Gradcheck.check(in -> Losses.sparseSoftmaxCrossEntropy(in[0], labels), 2, 1e-6, 1e-5, r, Tensor.of(new double[] {0.9, -1.7, 2.4, 0.4, -0.6, 1.1}, 2, 3));
+    // batch of any rank: labels [2, 2] for logits [2, 2, 3]
+    Tensor l4 = Tensor.of(new int[] {0, 1, 2, 1}, 2, 2);
+    Tensor x4 = GradcheckTest.rand(r, -2, 2, 2, 2, 3);
+    assertEquals(
+        Losses.softmaxCrossEntropy(x4, Losses.oneHot(new int[] {0, 1, 2, 1}, 3, DType.FLOAT64).reshape(2, 2, 3)).item(),
+        Losses.sparseSoftmaxCrossEntropy(x4, l4).item(), 1e-15);
+    mentions(assertThrows(AdjointException.class, () -> Losses.sparseSoftmaxCrossEntropy(pred, Tensor.of(new int[] {0, 3}, 2))), "index 3", "[0, 3)");
+    mentions(assertThrows(AdjointException.class, () -> Losses.sparseSoftmaxCrossEntropy(pred, Tensor.of(new int[] {0}, 1))), "labels", "[2]");
+    mentions(
+        assertThrows(AdjointException.class, () -> Cell.of(2, sparse).apply(pred32, Tensor.of(new int[] {-1, 0}, 2))), "oneHot", "index -1");
+  }
 }

@@ -1,6 +1,7 @@
 package dev.adjoint.nn.loss;
 
 import dev.adjoint.AdjointException;
+import dev.adjoint.DType;
 import dev.adjoint.Ops;
 import dev.adjoint.Tensor;
 import java.util.Arrays;
@@ -56,10 +57,38 @@ public final class Losses {
 
   /**
    * Mean over the batch of -sum(labels * logSoftmax(logits)) over the last axis; labels are one-hot rows
-   * or probabilities. The max shift of logSoftmax is under stopGradient, so it is stable for any logits.
+   * or probabilities, or Int32 class indices shaped like logits without its last axis (then this is
+   * {@link #sparseSoftmaxCrossEntropy}, as PyTorch's CrossEntropyLoss accepts either). The max shift of
+   * logSoftmax is under stopGradient, so it is stable for any logits.
    */
   public static Tensor softmaxCrossEntropy(Tensor logits, Tensor labels) {
+    if (labels != null && labels.dtype() == DType.INT32) return sparseSoftmaxCrossEntropy(logits, labels);
     return Ops.softmaxCrossEntropy(logits, labels);
+  }
+
+  /**
+   * Softmax cross-entropy with Int32 class labels, computed in the graph: mean over the batch of
+   * {@code -logSoftmax(logits)[label]}, the label picked by an in-graph {@link Ops#oneHot} (so the labels
+   * may be a traced argument; one outside {@code [0, classes)} is an AdjointException, from the host for
+   * concrete labels and from the kernel for traced ones). {@code labels.shape} is {@code logits.shape}
+   * without its last (class) axis. No gradient flows to the labels.
+   *
+   * <pre>{@code
+   * Tensor loss = Losses.sparseSoftmaxCrossEntropy(logits, Tensor.of(new int[] {2, 0, 1}, 3));   // logits [3, classes]
+   * }</pre>
+   */
+  public static Tensor sparseSoftmaxCrossEntropy(Tensor logits, Tensor labels) {
+    if (logits == null) throw new AdjointException("sparseSoftmaxCrossEntropy: logits are null");
+    if (labels == null) throw new AdjointException("sparseSoftmaxCrossEntropy: labels are null");
+    long[] s = logits.shape();
+    if (s.length < 1 || !logits.dtype().isFloating())
+      throw new AdjointException("sparseSoftmaxCrossEntropy: logits must be float with a class axis, got " + logits.describe());
+    if (labels.dtype() != DType.INT32 || !Arrays.equals(labels.shape(), Arrays.copyOf(s, s.length - 1)))
+      throw new AdjointException(
+          "sparseSoftmaxCrossEntropy: labels " + labels.describe() + " must be Int32 of shape " + Arrays.toString(Arrays.copyOf(s, s.length - 1))
+              + " (logits " + logits.describe() + " without the class axis)");
+    Tensor picked = Ops.oneHot(labels, s[s.length - 1], logits.dtype());
+    return Ops.mean(Ops.neg(Ops.sum(Ops.mul(picked, Ops.logSoftmax(logits)), false, -1)));
   }
 
   /**
