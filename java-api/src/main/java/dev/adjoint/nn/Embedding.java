@@ -23,6 +23,7 @@ import java.util.Random;
  * }</pre>
  */
 public class Embedding extends Cell {
+  /** The table, [numEmbeddings, dim]: row i is the vector of index i (named {@code weight} in checkpoints). */
   public final Parameter weight;
   private final int numEmbeddings, dim;
 
