@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "adjoint 0.1.0",
     description = "Automatic differentiation for Java with a native engine.",
-    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, PinnCommand.class, ForceFieldCommand.class, NewtonCommand.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
   public static void main(String[] args) {
     CommandLine cli = new CommandLine(new Main());
