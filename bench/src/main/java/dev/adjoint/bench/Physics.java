@@ -38,10 +38,11 @@ final class Physics {
         b[2 * i + 1] = side == 2 ? 0 : side == 3 ? 1 : t;
       }
       boundary = Tensor.of(b, PINN_BOUNDARY, 2);
-      Cell.Fn lap = Autodiff.laplacian(in -> u.call(in[0]));
+      Sequential model = u; // captured as a local, so the loss cell finds its parameters (not through this)
+      Cell.Fn lap = Autodiff.laplacian(in -> model.call(in[0]));
       lossFn = in -> Ops.add(
           Ops.mean(Ops.square(Ops.add(lap.apply(in[0]).asTensor(), in[1]))),
-          Ops.mean(Ops.square(u.call(in[2]).asTensor())));
+          Ops.mean(Ops.square(model.call(in[2]).asTensor())));
       loss = Cell.of(lossFn);
     }
 
@@ -63,9 +64,10 @@ final class Physics {
       x = Tensor.uniform(rnd, DType.FLOAT32, -1, 1, FF_BATCH, FF_IN);
       energy = Tensor.uniform(rnd, DType.FLOAT32, -1, 1, FF_BATCH, 1);
       force = Tensor.uniform(rnd, DType.FLOAT32, -1, 1, FF_BATCH, FF_IN);
-      Cell.Fn dE = Autodiff.grad(in -> Ops.sum(e.call(in[0]).asTensor()));
+      Sequential model = e;
+      Cell.Fn dE = Autodiff.grad(in -> Ops.sum(model.call(in[0]).asTensor()));
       loss = Cell.of(in -> Ops.add(
-          Ops.mean(Ops.square(Ops.sub(e.call(in[0]).asTensor(), in[1]))),
+          Ops.mean(Ops.square(Ops.sub(model.call(in[0]).asTensor(), in[1]))),
           Ops.mean(Ops.square(Ops.add(dE.apply(in[0]).asTensor(), in[2]))))); // F = -dE/dx
     }
 

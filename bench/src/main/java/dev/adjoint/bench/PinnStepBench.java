@@ -47,7 +47,7 @@ public class PinnStepBench {
     double l = step.apply(pinn.interior, pinn.rhs, pinn.boundary).item();
     if (!Double.isFinite(l)) throw new IllegalStateException("W6 loss is " + l);
     Random rnd = new Random(1);
-    long rows = 4L * Physics.PINN_INTERIOR; // value + 2 tangents + Laplacian
+    long rows = 4L * Physics.PINN_INTERIOR + Physics.PINN_BOUNDARY; // value, 2 tangents, Laplacian; boundary
     a = Blas.uniform(rnd, rows * Physics.PINN_WIDTH);
     w = Blas.uniform(rnd, (long) Physics.PINN_WIDTH * Physics.PINN_WIDTH);
     out = Blas.zeros(rows * Physics.PINN_WIDTH);

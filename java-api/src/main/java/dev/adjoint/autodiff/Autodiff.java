@@ -555,6 +555,7 @@ public final class Autodiff {
       if (in.length < 1) throw new AdjointException(what + ": needs the points [N, d] as argument 0");
       if (!in[0].dtype().isFloating())
         throw new AdjointException(what + ": the points are " + in[0].describe() + "; only Float32 and Float64 can be differentiated");
+      if (in[0].rank() != 2) throw new AdjointException(what + ": the points must be a [N, d] tensor, got " + in[0].describe());
       Trace trace = Trace.current();
       Tensor[] a = aliases(trace, in);
       Value r = f.apply(a);
