@@ -82,10 +82,14 @@ public final class NewtonCG {
       // Armijo backtracking from the Newton step.
       double slope = dot(g, p), step = 1;
       double[] xn = new double[n], next = null;
+      // Near the minimum the decrease falls below f's rounding and Armijo can no longer tell: then the
+      // full Newton step is taken (it is the step that converges quadratically there).
+      double noise = 1e-14 * Math.max(1, Math.abs(fx));
       for (int ls = 0; ls < 60; ls++) {
         for (int i = 0; i < n; i++) xn[i] = x[i] + step * p[i];
         next = evaluate(vg, xn, shape);
         if (next[0] <= fx + 1e-4 * step * slope || !(slope < 0)) break;
+        if (step == 1 && Math.abs(next[0] - fx) <= noise && norm(java.util.Arrays.copyOfRange(next, 1, n + 1)) < gn) break;
         step *= 0.5;
       }
       x = xn.clone();
@@ -95,10 +99,16 @@ public final class NewtonCG {
     return new Result(x, norms, values, hvps);
   }
 
-  /** The observed order of convergence of a sequence of errors: log(e₂/e₁) / log(e₁/e₀) for its last three above {@code floor}. */
+  /**
+   * The observed order of convergence of a sequence of errors, log(e₂/e₁) / log(e₁/e₀) for the last three
+   * of its strictly decreasing run above {@code floor} (a stall at the rounding floor ends the run).
+   */
   public static double observedOrder(List<Double> errors, double floor) {
     List<Double> e = new ArrayList<>();
-    for (double v : errors) if (v > floor) e.add(v);
+    for (double v : errors) {
+      if (!(v > floor) || (!e.isEmpty() && !(v < e.get(e.size() - 1)))) break;
+      e.add(v);
+    }
     if (e.size() < 3) throw new AdjointException("observedOrder: fewer than three errors above " + floor + " in " + errors);
     int k = e.size() - 1;
     return Math.log(e.get(k) / e.get(k - 1)) / Math.log(e.get(k - 1) / e.get(k - 2));
