@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "adjoint 0.1.0",
     description = "Automatic differentiation for Java with a native engine.",
-    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, LaunchCommand.class, AllReduceBench.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {Main.Info.class, Main.TutorialCommand.class, TrainCommand.class, PinnCommand.class, ForceFieldCommand.class, NewtonCommand.class, LaunchCommand.class, AllReduceBench.class, Main.SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
   public static void main(String[] args) {
     // ADJOINT_THREADS=n: engine and OpenBLAS threads of this process (launch sets cores / nproc per rank).

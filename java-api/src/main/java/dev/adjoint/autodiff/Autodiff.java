@@ -31,7 +31,16 @@ import java.util.List;
  * Tuple vg = Autodiff.valueAndGrad(f).apply(x).asTuple();              // (f(x), cos(x))
  * Tuple jv = Autodiff.jvp(f, new Tensor[] {x}, new Tensor[] {v});     // (f(x), <cos(x), v>)
  * Tensor h = Autodiff.hessian(f).apply(x).asTensor();                  // diag(-sin(x))
+ * Tensor hv = Autodiff.hvp(f, x, v);                                    // -sin(x) * v
+ * Cell.Fn lap = Autodiff.laplacian(in -> u.call(in[0]));              // points [N, d] -> Δu [N, 1]
  * }</pre>
+ *
+ * <p>Note [Compiled once per function]: {@link #jvp}, {@link #hvp} and their parameter forms called on
+ * concrete tensors keep their cell in a bounded cache keyed by the function (and the parameters), by
+ * identity, so calling them again with the same {@code f} and the same shapes runs the graph compiled
+ * the first time (as JAX's {@code jit} caches by function). A lambda written inside a loop that
+ * captures variables is a new function each time round; hoist it out. {@link #releaseCompiled} frees
+ * the cache. Inside a trace they are inlined, as every cell is.
  */
 public final class Autodiff {
   private Autodiff() {}
@@ -123,13 +132,185 @@ public final class Autodiff {
         });
   }
 
-  /** Forward mode: {@code Tuple(f(primals), J(primals) . tangents)}, from each op's own JVP rule. */
+  /**
+   * Forward mode: {@code Tuple(f(primals), J(primals) . tangents)}, from each op's own JVP rule; compiled
+   * once per signature for the same {@code f} (Note [Compiled once per function]).
+   */
   public static Tuple jvp(Cell.Fn f, Tensor[] primals, Tensor[] tangents) {
+    if (f == null) throw new AdjointException("jvp: f is null");
+    if (primals == null || tangents == null) throw new AdjointException("jvp: primals or tangents are null");
     if (primals.length != tangents.length)
       throw new AdjointException("jvp: " + primals.length + " primals but " + tangents.length + " tangents");
     Tensor[] args = Arrays.copyOf(primals, primals.length * 2);
     System.arraycopy(tangents, 0, args, primals.length, tangents.length);
-    return new JvpFn(f, primals.length).call(args).asTuple();
+    int n = primals.length;
+    return cached("jvp", f, n, null, () -> new JvpFn(f, n)).call(args).asTuple();
+  }
+
+  /**
+   * Forward mode with respect to parameters that f reads: {@code Tuple(f(args), Σ_p ∂f/∂p . tangent_p)},
+   * one tangent per parameter (in the order of {@code params}, each shaped like its parameter), the
+   * arguments held fixed. Compiled once per signature for the same f and parameters.
+   *
+   * <pre>{@code
+   * Tuple r = Autodiff.jvp(in -> net.call(in[0]), net.trainableParams(), directions, x);
+   * }</pre>
+   */
+  public static Tuple jvp(Cell.Fn f, ParameterTuple params, Tensor[] tangents, Tensor... args) {
+    checkParamTangents("jvp", f, params, tangents);
+    return cached("jvpParams", f, -1, params, () -> new ParamsForwardFn(f, params, false))
+        .call(concat(tangents, args))
+        .asTuple();
+  }
+
+  /**
+   * Hessian-vector product H(x) v of a scalar-valued f of one argument, forward over reverse (a JVP
+   * of the gradient graph): about the cost of two gradients, never the Hessian. Compiled once per
+   * signature for the same f.
+   */
+  public static Tensor hvp(Cell.Fn f, Tensor x, Tensor v) {
+    return hvp(f, new Tensor[] {x}, new Tensor[] {v}).tensor(0);
+  }
+
+  /**
+   * Hessian-vector product with respect to all arguments of a scalar-valued f: with g = ∇f, the tuple
+   * {@code (Σ_j ∂g_i/∂x_j . v_j)_i}, one entry per argument, each shaped like it.
+   */
+  public static Tuple hvp(Cell.Fn f, Tensor[] primals, Tensor[] tangents) {
+    if (f == null) throw new AdjointException("hvp: f is null");
+    if (primals == null || tangents == null) throw new AdjointException("hvp: primals or tangents are null");
+    if (primals.length != tangents.length)
+      throw new AdjointException("hvp: " + primals.length + " primals but " + tangents.length + " tangents");
+    int n = primals.length;
+    return cached("hvp", f, n, null, () -> new HvpFn(f, n)).call(concat(primals, tangents)).asTuple();
+  }
+
+  /**
+   * Hessian-vector product of a scalar-valued f (a loss) with respect to the parameters it reads: H v
+   * with H the Hessian over all of {@code params} together and v given per parameter; one entry per
+   * parameter, shaped like it. The arguments are data, held fixed. This is what Newton-CG and
+   * curvature probes need, with no rewrite of the network as a function of its weights.
+   *
+   * <pre>{@code
+   * Tuple hv = Autodiff.hvp(in -> loss(net.call(in[0]), in[1]), net.trainableParams(), v, x, t);
+   * }</pre>
+   */
+  public static Tuple hvp(Cell.Fn f, ParameterTuple params, Tensor[] tangents, Tensor... args) {
+    checkParamTangents("hvp", f, params, tangents);
+    return cached("hvpParams", f, -1, params, () -> new ParamsForwardFn(f, params, true))
+        .call(concat(tangents, args))
+        .asTuple();
+  }
+
+  /**
+   * Δu of a per-point scalar field: {@code laplacian(f).apply(x, rest...)} with x the points [N, d] and
+   * f(x, rest...) one value per point ([N] or [N, 1]) gives Σ_i ∂²u/∂x_i² per point, shaped like u. It is
+   * computed in one forward pass that carries value, gradient and Laplacian through the ops (the
+   * forward Laplacian), not by d second-order reverse passes, and is differentiable again (a PINN loss
+   * on it trains). f must treat the points independently (an MLP does); an op that mixes them, or has
+   * no second-order rule, is an error naming it.
+   *
+   * <pre>{@code
+   * Cell.Fn lap = Autodiff.laplacian(in -> u.call(in[0]));
+   * Tensor residual = Ops.sub(lap.apply(x).asTensor(), rhs);        // Δu − f
+   * }</pre>
+   */
+  public static Cell.Fn laplacian(Cell.Fn f) {
+    Cell c = new LaplacianFn(f, LaplacianFn.Kind.LAPLACIAN);
+    return c::call;
+  }
+
+  /**
+   * The Hessian diagonal ∂²u/∂x_i² of a per-point scalar field, in the same one forward pass as
+   * {@link #laplacian}: shape u.shape ++ [d] (e.g. [N, 1, 2] for u [N, 1] over 2-D points).
+   */
+  public static Cell.Fn hessianDiagonal(Cell.Fn f) {
+    Cell c = new LaplacianFn(f, LaplacianFn.Kind.DIAGONAL);
+    return c::call;
+  }
+
+  /**
+   * Value, gradient and Laplacian of a per-point scalar field in one forward pass:
+   * {@code Tuple(u, ∇u, Δu)} with ∇u of shape u.shape ++ [d] (the gradient with respect to each point's
+   * own coordinates) and Δu shaped like u.
+   */
+  public static Cell.Fn valueGradLaplacian(Cell.Fn f) {
+    Cell c = new LaplacianFn(f, LaplacianFn.Kind.ALL);
+    return c::call;
+  }
+
+  /** Frees the cells (and their compiled graphs) that jvp and hvp keep (Note [Compiled once per function]). */
+  public static void releaseCompiled() {
+    List<Cell> all;
+    synchronized (CELLS) {
+      all = new ArrayList<>(CELLS.values());
+      CELLS.clear();
+    }
+    for (Cell c : all) c.close();
+  }
+
+  private static final int CELL_CACHE = 64;
+
+  /** Key of a cached cell: kind, the function and the parameters by identity, the arity. */
+  private record Key(String kind, Cell.Fn f, int n, List<Parameter> params) {
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Key k) || k.f != f || k.n != n || !k.kind.equals(kind)) return false;
+      if (params == null || k.params == null) return params == k.params;
+      if (params.size() != k.params.size()) return false;
+      for (int i = 0; i < params.size(); i++) if (params.get(i) != k.params.get(i)) return false;
+      return true;
+    }
+
+    @Override
+    public int hashCode() {
+      int h = kind.hashCode() * 31 + System.identityHashCode(f);
+      h = h * 31 + n;
+      if (params != null) for (Parameter p : params) h = h * 31 + System.identityHashCode(p);
+      return h;
+    }
+  }
+
+  private static final java.util.LinkedHashMap<Key, Cell> CELLS =
+      new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Key, Cell> eldest) {
+          if (size() <= CELL_CACHE) return false;
+          eldest.getValue().close(); // runs in flight finish first (Note [Eviction] in CompileCache)
+          return true;
+        }
+      };
+
+  private static Cell cached(String kind, Cell.Fn f, int n, ParameterTuple params, java.util.function.Supplier<Cell> make) {
+    Key k = new Key(kind, f, n, params == null ? null : params.asList());
+    synchronized (CELLS) {
+      return CELLS.computeIfAbsent(k, key -> make.get());
+    }
+  }
+
+  private static void checkParamTangents(String what, Cell.Fn f, ParameterTuple params, Tensor[] tangents) {
+    if (f == null) throw new AdjointException(what + ": f is null");
+    if (params == null || tangents == null) throw new AdjointException(what + ": params or tangents are null");
+    if (params.size() != tangents.length)
+      throw new AdjointException(what + ": " + params.size() + " parameters but " + tangents.length + " tangents");
+    for (int i = 0; i < tangents.length; i++) {
+      Parameter p = params.get(i);
+      Tensor t = tangents[i];
+      if (!p.dtype().isFloating())
+        throw new AdjointException(
+            what + ": parameter '" + p.name() + "' is " + p.dtype() + "; only Float32 and Float64 can be differentiated");
+      if (t == null) throw new AdjointException(what + ": the tangent of parameter '" + p.name() + "' is null");
+      if (!Arrays.equals(t.shape(), p.shape()) || t.dtype() != p.dtype())
+        throw new AdjointException(
+            what + ": the tangent of parameter '" + p.name() + "' is " + t.describe() + " but the parameter is " + p.describe());
+    }
+  }
+
+  private static Tensor[] concat(Tensor[] a, Tensor[] b) {
+    if (b == null) throw new AdjointException("arguments are null");
+    Tensor[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
   }
 
   /** Jacobian of f with respect to argument {@code argnum}, by reverse mode: shape out.shape ++ in.shape. */
@@ -290,6 +471,146 @@ public final class Autodiff {
     @Override
     public String name() {
       return "jvp";
+    }
+  }
+
+  /** hvp over arguments: in = primals ++ tangents; forward over reverse. */
+  private static final class HvpFn extends Cell {
+    @Override
+    protected boolean checksUnusedArguments() {
+      return false;
+    }
+
+    private final Fn f;
+    private final int n;
+
+    HvpFn(Fn f, int n) {
+      this.f = f;
+      this.n = n;
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      for (int i = 0; i < n; i++)
+        if (!in[i].dtype().isFloating())
+          throw new AdjointException(
+              "hvp: primal " + i + " is " + in[i].describe() + "; only Float32 and Float64 can be differentiated");
+      Trace trace = Trace.current();
+      Tensor[] primals = aliases(trace, Arrays.copyOf(in, n));
+      List<Node> wrt = new ArrayList<>();
+      for (Tensor p : primals) wrt.add(trace.nodeOf(p));
+      Tensor out = scalar("hvp", f.apply(primals));
+      Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
+      return Tuple.of(Forward.jvp(trace, wrt, Arrays.asList(Arrays.copyOfRange(in, n, 2 * n)), Arrays.asList(g)));
+    }
+
+    @Override
+    public String name() {
+      return "hvp";
+    }
+  }
+
+  private static Tensor scalar(String what, Value r) {
+    if (!(r instanceof Tensor out) || out.numel() != 1)
+      throw new AdjointException(
+          what + ": f must return a scalar (one element) tensor, got " + (r instanceof Tensor t ? t.describe() : "a Tuple"));
+    return out;
+  }
+
+  /**
+   * jvp (hessian false: Tuple(f, J.v)) or hvp (true: Tuple(H v)) with respect to parameters; in =
+   * tangents (one per parameter) ++ the arguments of f.
+   */
+  private static final class ParamsForwardFn extends Cell {
+    @Override
+    protected boolean checksUnusedArguments() {
+      return false;
+    }
+
+    private final Fn f;
+    private final List<Parameter> params;
+    private final boolean hessian;
+
+    ParamsForwardFn(Fn f, ParameterTuple params, boolean hessian) {
+      this.f = f;
+      this.params = params.asList();
+      this.hessian = hessian;
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      int k = params.size();
+      Trace trace = Trace.current();
+      List<Node> wrt = new ArrayList<>();
+      for (Parameter p : params) wrt.add(trace.nodeOf(p));
+      List<Tensor> tangents = Arrays.asList(Arrays.copyOf(in, k));
+      Value r = f.apply(Arrays.copyOfRange(in, k, in.length));
+      if (!hessian) {
+        Tensor[] t = Forward.jvp(trace, wrt, tangents, r.leaves());
+        return Tuple.of(r, Structure.unflatten(r, Arrays.asList(t).iterator()));
+      }
+      Tensor out = scalar("hvp", r);
+      Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
+      return Tuple.of(Forward.jvp(trace, wrt, tangents, Arrays.asList(g)));
+    }
+
+    @Override
+    public String name() {
+      return hessian ? "hvp(params)" : "jvp(params)";
+    }
+  }
+
+  /** The forward Laplacian of a per-point field: points first, then f's other arguments. */
+  private static final class LaplacianFn extends Cell {
+    enum Kind { LAPLACIAN, DIAGONAL, ALL }
+
+    @Override
+    protected boolean checksUnusedArguments() {
+      return false;
+    }
+
+    private final Fn f;
+    private final Kind kind;
+
+    LaplacianFn(Fn f, Kind kind) {
+      if (f == null) throw new AdjointException(kind.name().toLowerCase() + ": f is null");
+      this.f = f;
+      this.kind = kind;
+    }
+
+    @Override
+    public Value construct(Tensor... in) {
+      String what = name();
+      if (in.length < 1) throw new AdjointException(what + ": needs the points [N, d] as argument 0");
+      if (!in[0].dtype().isFloating())
+        throw new AdjointException(what + ": the points are " + in[0].describe() + "; only Float32 and Float64 can be differentiated");
+      if (in[0].rank() != 2) throw new AdjointException(what + ": the points must be a [N, d] tensor, got " + in[0].describe());
+      Trace trace = Trace.current();
+      Tensor[] a = aliases(trace, in);
+      Value r = f.apply(a);
+      if (!(r instanceof Tensor u)) throw new AdjointException(what + ": f must return one Tensor, got a Tuple");
+      Tensor[] ts = dev.adjoint.internal.ForwardLaplacian.of(what, trace, a[0], u, kind == Kind.DIAGONAL);
+      if (kind == Kind.LAPLACIAN) return ts[1];
+      if (kind == Kind.DIAGONAL) return directionLast(ts[1]);
+      return Tuple.of(u, directionLast(ts[0]), ts[1]);
+    }
+
+    /** [d, ...S] to [...S, d]. */
+    private static Tensor directionLast(Tensor t) {
+      int r = t.rank();
+      long[] perm = new long[r];
+      for (int i = 0; i < r - 1; i++) perm[i] = i + 1;
+      perm[r - 1] = 0;
+      return Ops.transpose(t, perm);
+    }
+
+    @Override
+    public String name() {
+      return switch (kind) {
+        case LAPLACIAN -> "laplacian";
+        case DIAGONAL -> "hessianDiagonal";
+        case ALL -> "valueGradLaplacian";
+      };
     }
   }
 

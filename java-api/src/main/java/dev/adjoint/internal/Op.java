@@ -170,6 +170,8 @@ public enum Op {
 
   final Rules.Vjp vjp;
   final Rules.Jvp jvp;
+  /** An elementwise unary op's derivative factor f′ (from {@code times}/{@code over}); null otherwise. */
+  final Rules.Of factor;
 
   /** The engine's id of {@link #kernelName}, looked up by name when the class is initialised. */
   private int kernelId = -1;
@@ -184,6 +186,7 @@ public enum Op {
     this.arity = arity;
     this.vjp = d.vjp();
     this.jvp = d.jvp();
+    this.factor = d.factor();
   }
 
   /** The engine's kernel ids by name, read once from its op table. */

@@ -85,9 +85,16 @@ final class Rules {
 
   /**
    * How an op is differentiated: its VJP and its JVP. An entry of the op table declares one with the
-   * forms below, which write each derivative once; the other mode follows from it.
+   * forms below, which write each derivative once; the other mode follows from it. {@code factor} is
+   * the derivative factor f′ an elementwise unary op declares ({@code times}, {@code over}), null for
+   * every other op: the second-order forward rules (ForwardLaplacian) use it and get f″ as its
+   * derivative, so no op declares a second rule.
    */
-  record Derivative(Vjp vjp, Jvp jvp) {}
+  record Derivative(Vjp vjp, Jvp jvp, Of factor) {
+    Derivative(Vjp vjp, Jvp jvp) {
+      this(vjp, jvp, null);
+    }
+  }
 
   /** Part of a declaration: a tensor computed from the node (a derivative factor, a divisor). */
   @FunctionalInterface
@@ -106,7 +113,7 @@ final class Rules {
    * The Jacobian is diagonal, so one factor serves both modes.
    */
   static Derivative times(Of factor) {
-    return new Derivative(c -> of(mul(c.g(), factor.apply(c))), c -> mul(c.t(0), factor.apply(c)));
+    return new Derivative(c -> of(mul(c.g(), factor.apply(c))), c -> mul(c.t(0), factor.apply(c)), factor);
   }
 
   /**
@@ -114,7 +121,8 @@ final class Rules {
    * one division (one rounding), not a multiplication by a reciprocal.
    */
   static Derivative over(Of divisor) {
-    return new Derivative(c -> of(div(c.g(), divisor.apply(c))), c -> div(c.t(0), divisor.apply(c)));
+    return new Derivative(
+        c -> of(div(c.g(), divisor.apply(c))), c -> div(c.t(0), divisor.apply(c)), c -> div(c.one(), divisor.apply(c)));
   }
 
   /** A derivative that is zero (step, almost everywhere) or blocked (stopGradient): f′ = 0. */
