@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * W10: the W4 train step with the default thread setting against fixed ones, on an idle machine and while
+ * W10: the W4 train step and the W6 PINN step with the default thread setting against fixed ones, on an idle machine and while
  * another process keeps {@code load} cores busy (a shell busy loop per core, started before the warm-up and
  * killed after the measurement). {@code policy}: {@code default} leaves the engine as a user gets it
  * ({@code ADJOINT_THREADS} unset: every usable CPU for the pool, BLAS threads chosen per GEMM shape by
@@ -49,9 +49,13 @@ public class LoadedThreadsBench {
   @Param({"0", "1"})
   public int load;
 
+  @Param({"w4", "w6"})
+  public String workload;
+
   private final List<Process> busy = new ArrayList<>();
   private Tensor x, t;
   private Cell step;
+  private Physics.Pinn pinn;
 
   @Setup
   public void setup() throws IOException {
@@ -62,10 +66,17 @@ public class LoadedThreadsBench {
     } else if (!policy.equals("default")) {
       throw new IllegalArgumentException("policy must be default or pinnedN, got " + policy);
     }
-    System.err.println("# W10: policy " + policy + ", load " + load + ": engine threads " + Adjoint.threads()
+    System.err.println("# W10 " + workload + ": policy " + policy + ", load " + load + ": engine threads " + Adjoint.threads()
         + ", BLAS " + Adjoint.blasThreads());
     for (int i = 0; i < load; i++)
       busy.add(new ProcessBuilder("sh", "-c", "while :; do :; done").redirectErrorStream(true).start());
+    if (workload.equals("w6")) {
+      pinn = new Physics.Pinn();
+      step = new dev.adjoint.optim.Adam(pinn.u.trainableParams(), 1e-3).step(pinn.loss);
+      double l = step.apply(pinn.interior, pinn.rhs, pinn.boundary).item();
+      if (!Double.isFinite(l)) throw new IllegalStateException("W10/W6 loss is " + l);
+      return;
+    }
     Random rnd = new Random(42);
     Train.Mlp net = new Train.Mlp(rnd);
     step = new SGD(net.trainableParams(), 0.01).step(new Train.SquaredLoss(net));
@@ -83,12 +94,14 @@ public class LoadedThreadsBench {
   public void tearDown() {
     for (Process p : busy) p.destroyForcibly();
     busy.clear();
-    x.close();
-    t.close();
+    if (pinn != null) pinn.close();
+    if (x != null) x.close();
+    if (t != null) t.close();
   }
 
   @Benchmark
-  public void w4Step() {
-    step.apply(x, t).close();
+  public void step() {
+    if (pinn != null) step.apply(pinn.interior, pinn.rhs, pinn.boundary).close();
+    else step.apply(x, t).close();
   }
 }

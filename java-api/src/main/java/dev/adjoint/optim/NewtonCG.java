@@ -25,7 +25,14 @@ import java.util.List;
 public final class NewtonCG {
   private NewtonCG() {}
 
-  /** The minimiser found, ‖∇f‖ and f at every iterate (the start included), and the H·v products used. */
+  /**
+   * The minimiser found, ‖∇f‖ and f at every iterate (the start included), and the H·v products used.
+   *
+   * <pre>{@code
+   * NewtonCG.Result r = NewtonCG.minimize(f, x0, 50, 1e-10);
+   * System.out.println(r.x()[0] + " after " + r.gradNorms().size() + " iterates");
+   * }</pre>
+   */
   public record Result(double[] x, List<Double> gradNorms, List<Double> values, int hessianVectorProducts) {
     /** The iterations taken. */
     public int iterations() {
