@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,40 @@ ThreadPool& ThreadPool::instance() {
 }
 
 ThreadPool::ThreadPool() { resize(defaultThreads()); }
+
+int64_t ThreadPool::nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+// Note [Oversubscription] state; racy updates are fine (a heuristic, never a value).
+std::atomic<int64_t> gSerialUntil{0};
+std::atomic<int64_t> gBackoffNs{100000000};   // 0.1 s
+std::atomic<unsigned> gHistory{0};            // last 8 jobs, 1 = the submitter waited too long
+std::atomic<int> gGoodStreak{0};
+constexpr int64_t kMinBackoffNs = 100000000, kMaxBackoffNs = 3200000000LL, kMinWaitNs = 50000;
+}  // namespace
+
+bool ThreadPool::workersUseful() {
+  int64_t until = gSerialUntil.load(std::memory_order_relaxed);
+  return until == 0 || nowNs() >= until;
+}
+
+void ThreadPool::recordJob(int64_t ownNs, int64_t waitNs) {
+  bool bad = waitNs > kMinWaitNs && waitNs * 2 > ownNs;
+  unsigned h = ((gHistory.load(std::memory_order_relaxed) << 1) | (bad ? 1u : 0u)) & 0xffu;
+  gHistory.store(h, std::memory_order_relaxed);
+  if (!bad) {
+    if (gGoodStreak.fetch_add(1, std::memory_order_relaxed) + 1 >= 64) gBackoffNs.store(kMinBackoffNs, std::memory_order_relaxed);
+    return;
+  }
+  gGoodStreak.store(0, std::memory_order_relaxed);
+  if (__builtin_popcount(h) < 3) return;
+  int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
+  gSerialUntil.store(nowNs() + backoff, std::memory_order_relaxed);
+  gBackoffNs.store(std::min(backoff * 2, kMaxBackoffNs), std::memory_order_relaxed);
+  gHistory.store(0, std::memory_order_relaxed);
+}
 
 namespace {
 

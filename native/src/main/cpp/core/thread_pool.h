@@ -59,6 +59,20 @@ class ThreadPool {
     waitUntil(job, done);
     retire(job);
   }
+
+  // Note [Oversubscription]: whether jobs may use the workers now. A parallelFor's submitter works
+  // on it itself and then waits for the workers to finish the chunks they took. On a machine where other
+  // processes hold the cores, a worker that took a chunk can lose its core for a whole scheduler
+  // time slice (milliseconds) while the submitter waits: a step that would take 0.2 ms alone takes
+  // several. So every job measures the submitter's wait at the end against its own work; when
+  // that wait exceeds half of the submitter's own work (and 50 us) in 3 of the last 8 of them (its
+  // chunks are equal, so a long wait means a worker lost its core; a dependency graph's waits are
+  // not measured, they can be legitimate), parallelFor and dependency-graph jobs run
+  // on the calling thread alone for a while (0.1 s, doubling up to 3.2 s while it keeps happening,
+  // back to 0.1 s after 64 good jobs), then the workers are tried again. Idle machines never
+  // trigger it: a woken worker starts within tens of microseconds.
+  static bool workersUseful();
+  static int64_t nowNs();
   void notify();   // new work appeared in a published job
 
   // Calls fn(begin, end) over [0, n) in chunks of at least `grain` elements, on all threads.
@@ -91,6 +105,7 @@ class ThreadPool {
   ThreadPool();
   void submit(Job* job);
   void retire(Job* job);
+  static void recordJob(int64_t ownNs, int64_t waitNs);
   template <class Done>
   void waitUntil(Job* job, Done done);
   void workerLoop();
@@ -126,7 +141,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const Fn& fn) {
   if (grain < 1) grain = 1;
   int64_t grains = (n + grain - 1) / grain;
   int64_t chunks = std::min<int64_t>(grains, (int64_t)size() * 4);
-  if (grains < minGrains() || chunks <= 1 || size() == 1) {
+  if (grains < minGrains() || chunks <= 1 || size() == 1 || !workersUseful()) {
     fn((int64_t)0, n);
     return;
   }
@@ -153,7 +168,13 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const Fn& fn) {
   job.fn = &fn;
   job.n = n;
   job.chunks = chunks;
-  run(&job, [&] { return job.finished.load() == job.chunks; });
+  int64_t t0 = nowNs();
+  submit(&job);
+  job.work();
+  int64_t t1 = nowNs();
+  waitUntil(&job, [&] { return job.finished.load() == job.chunks; });
+  retire(&job);
+  recordJob(t1 - t0, nowNs() - t1);
   if (job.error) std::rethrow_exception(job.error);
 }
 

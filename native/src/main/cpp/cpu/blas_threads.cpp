@@ -104,12 +104,23 @@ bool GemmArms::record(int arm, double t) {
     double w = arm == probing_ ? kProbeWeight : kWeight;
     mean_[arm] += w * (t - mean_[arm]);
   }
-  if (arm == probing_) probing_ = -1;
+  bool probe = arm == probing_;
+  if (probe) probing_ = -1;
   samples_[arm]++;
   if (!measured()) return false;
-  if (!wasMeasured) best_ = mean_[0] <= mean_[1] ? 0 : 1;
-  else if (mean_[1 - best_] * kSwitch < mean_[best_]) best_ = 1 - best_;   // hysteresis: noise does not flip it
-  return wasMeasured && best_ != before;
+  if (!wasMeasured) {
+    best_ = mean_[0] <= mean_[1] ? 0 : 1;
+    return false;
+  }
+  // Hysteresis, asymmetric: fewer threads as soon as their mean is 1.25x better (a load came: the
+  // running multi-threaded arm slows down at once); more threads only after two probes in a row
+  // were 1.25x faster than the one-thread mean as well, because a wrong multi-threaded choice on a
+  // loaded machine costs several times more than a wrong single-threaded one on an idle machine.
+  if (probe && arm == 1) probeWins_ = t * kSwitch < mean_[0] ? probeWins_ + 1 : 0;
+  if (best_ == 1 && mean_[0] * kSwitch < mean_[1]) best_ = 0;
+  else if (best_ == 0 && mean_[1] * kSwitch < mean_[0] && probeWins_ >= 2) best_ = 1;
+  if (best_ != before) probeWins_ = 0;
+  return best_ != before;
 }
 
 int64_t ProbeWindows::current(double now) {

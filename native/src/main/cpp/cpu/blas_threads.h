@@ -31,7 +31,7 @@ class GemmArms {
  private:
   double mean_[2] = {0, 0};
   int samples_[2] = {0, 0};
-  int probing_ = -1, best_ = 1;
+  int probing_ = -1, best_ = 1, probeWins_ = 0;
   int64_t lastWindow_ = -1;
 };
 

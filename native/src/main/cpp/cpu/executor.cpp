@@ -27,6 +27,8 @@
 //     taken dynamically (4 per thread), so a worker that lost its core delays one chunk, not a
 //     static half of the range.
 //  4. Idle pool workers block on a condition variable; they never spin.
+//  5. When other processes hold the cores, so that a submitter keeps waiting for workers that lost
+//     theirs, jobs run on the calling thread alone for a while (Note [Oversubscription]).
 // The figures behind rules 1 and 2 (W4 with and without pool work next to its gemms; two 1024x1024
 // gemms concurrent on one OpenBLAS thread each against one after the other on two) are in
 // bench/RESULTS.md, "Engine-internal measurements"; W10 there measures the policy under load.
@@ -294,7 +296,8 @@ void executeProgram(const Program& p, void* const* slots, const ExecContext& ctx
     if (printThis) printProfile(p, times, t0, t1, mode, stats);
   };
   const bool blasOwnsCores = blasThreadLimit() > 1 && hasGemm(p);   // Note [Threading policy]
-  if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p)) {
+  if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p) ||
+      !ThreadPool::workersUseful()) {   // Note [Oversubscription] in thread_pool.h
     ThreadPool::MinGrainsScope grains(blasOwnsCores ? kGemmProgramMinGrains : ThreadPool::kDefaultMinGrains);
     for (size_t i = 0; i < p.steps.size(); ++i) timedStep(p, p.steps[i], slots, ctx, tp ? tp + i : nullptr);
     finish("sequential");
