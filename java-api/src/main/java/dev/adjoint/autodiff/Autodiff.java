@@ -137,14 +137,7 @@ public final class Autodiff {
    * once per signature for the same {@code f} (Note [Compiled once per function]).
    */
   public static Tuple jvp(Cell.Fn f, Tensor[] primals, Tensor[] tangents) {
-    if (f == null) throw new AdjointException("jvp: f is null");
-    if (primals == null || tangents == null) throw new AdjointException("jvp: primals or tangents are null");
-    if (primals.length != tangents.length)
-      throw new AdjointException("jvp: " + primals.length + " primals but " + tangents.length + " tangents");
-    Tensor[] args = Arrays.copyOf(primals, primals.length * 2);
-    System.arraycopy(tangents, 0, args, primals.length, tangents.length);
-    int n = primals.length;
-    return cached("jvp", f, n, null, () -> new JvpFn(f, n)).call(args).asTuple();
+    return forward("jvp", f, primals, tangents, false);
   }
 
   /**
@@ -177,12 +170,16 @@ public final class Autodiff {
    * {@code (Σ_j ∂g_i/∂x_j . v_j)_i}, one entry per argument, each shaped like it.
    */
   public static Tuple hvp(Cell.Fn f, Tensor[] primals, Tensor[] tangents) {
-    if (f == null) throw new AdjointException("hvp: f is null");
-    if (primals == null || tangents == null) throw new AdjointException("hvp: primals or tangents are null");
+    return forward("hvp", f, primals, tangents, true);
+  }
+
+  private static Tuple forward(String what, Cell.Fn f, Tensor[] primals, Tensor[] tangents, boolean hessian) {
+    if (f == null) throw new AdjointException(what + ": f is null");
+    if (primals == null || tangents == null) throw new AdjointException(what + ": primals or tangents are null");
     if (primals.length != tangents.length)
-      throw new AdjointException("hvp: " + primals.length + " primals but " + tangents.length + " tangents");
+      throw new AdjointException(what + ": " + primals.length + " primals but " + tangents.length + " tangents");
     int n = primals.length;
-    return cached("hvp", f, n, null, () -> new HvpFn(f, n)).call(concat(primals, tangents)).asTuple();
+    return cached(what, f, n, null, () -> new ForwardFn(f, n, hessian)).call(concat(primals, tangents)).asTuple();
   }
 
   /**
@@ -424,10 +421,7 @@ public final class Autodiff {
       Trace trace = Trace.current();
       List<Node> wrt = new ArrayList<>();
       for (Parameter p : params) wrt.add(trace.nodeOf(p));
-      Value r = f.apply(in);
-      if (!(r instanceof Tensor out) || out.numel() != 1)
-        throw new AdjointException(
-            "valueAndGrad: f must return a scalar (one element) tensor, got " + (r instanceof Tensor t ? t.describe() : "a Tuple"));
+      Tensor out = scalar("valueAndGrad", f.apply(in));
       Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
       return Tuple.of(out, Tuple.of(g));
     }
@@ -438,7 +432,11 @@ public final class Autodiff {
     }
   }
 
-  private static final class JvpFn extends Cell {
+  /**
+   * jvp (hessian false: Tuple(f, J.v)) or hvp (true: Tuple(H v)) with respect to the arguments; in =
+   * primals ++ tangents.
+   */
+  private static final class ForwardFn extends Cell {
     @Override
     protected boolean checksUnusedArguments() {
       return false;
@@ -446,67 +444,39 @@ public final class Autodiff {
 
     private final Fn f;
     private final int n;
+    private final boolean hessian;
 
-    JvpFn(Fn f, int n) {
+    ForwardFn(Fn f, int n, boolean hessian) {
       this.f = f;
       this.n = n;
+      this.hessian = hessian;
     }
 
     @Override
     public Value construct(Tensor... in) {
+      String what = name();
       for (int i = 0; i < n; i++)
         if (!in[i].dtype().isFloating())
           throw new AdjointException(
-              "jvp: primal " + i + " is " + in[i].describe() + "; only Float32 and Float64 can be differentiated");
+              what + ": primal " + i + " is " + in[i].describe() + "; only Float32 and Float64 can be differentiated");
       Trace trace = Trace.current();
       Tensor[] primals = aliases(trace, Arrays.copyOf(in, n));
       List<Node> wrt = new ArrayList<>();
       for (Tensor p : primals) wrt.add(trace.nodeOf(p));
-      Value out = f.apply(primals);
-      List<Tensor> leaves = out.leaves();
-      Tensor[] t = Forward.jvp(trace, wrt, Arrays.asList(Arrays.copyOfRange(in, n, 2 * n)), leaves);
-      return Tuple.of(out, Structure.unflatten(out, Arrays.asList(t).iterator()));
-    }
-
-    @Override
-    public String name() {
-      return "jvp";
-    }
-  }
-
-  /** hvp over arguments: in = primals ++ tangents; forward over reverse. */
-  private static final class HvpFn extends Cell {
-    @Override
-    protected boolean checksUnusedArguments() {
-      return false;
-    }
-
-    private final Fn f;
-    private final int n;
-
-    HvpFn(Fn f, int n) {
-      this.f = f;
-      this.n = n;
-    }
-
-    @Override
-    public Value construct(Tensor... in) {
-      for (int i = 0; i < n; i++)
-        if (!in[i].dtype().isFloating())
-          throw new AdjointException(
-              "hvp: primal " + i + " is " + in[i].describe() + "; only Float32 and Float64 can be differentiated");
-      Trace trace = Trace.current();
-      Tensor[] primals = aliases(trace, Arrays.copyOf(in, n));
-      List<Node> wrt = new ArrayList<>();
-      for (Tensor p : primals) wrt.add(trace.nodeOf(p));
-      Tensor out = scalar("hvp", f.apply(primals));
+      List<Tensor> tangents = Arrays.asList(Arrays.copyOfRange(in, n, 2 * n));
+      Value r = f.apply(primals);
+      if (!hessian) {
+        Tensor[] t = Forward.jvp(trace, wrt, tangents, r.leaves());
+        return Tuple.of(r, Structure.unflatten(r, Arrays.asList(t).iterator()));
+      }
+      Tensor out = scalar(what, r);
       Tensor[] g = Backward.grad(trace, List.of(out), List.of(Ops.onesLike(out)), wrt);
-      return Tuple.of(Forward.jvp(trace, wrt, Arrays.asList(Arrays.copyOfRange(in, n, 2 * n)), Arrays.asList(g)));
+      return Tuple.of(Forward.jvp(trace, wrt, tangents, Arrays.asList(g)));
     }
 
     @Override
     public String name() {
-      return "hvp";
+      return hessian ? "hvp" : "jvp";
     }
   }
 
