@@ -52,12 +52,20 @@ class ThreadPool {
 
   // Publishes `job`, works on it on the calling thread until `done()` (a predicate the caller's
   // job defines), then unlinks it and waits for every worker to leave it.
+  // Returns how long the calling thread worked on the job and how long it then waited for the
+  // workers (Note [Oversubscription]).
+  struct Times {
+    int64_t ownNs, waitNs;
+  };
   template <class Done>
-  void run(Job* job, Done done) {
+  Times run(Job* job, Done done) {
+    int64_t t0 = nowNs();
     submit(job);
     job->work();
+    int64_t t1 = nowNs();
     waitUntil(job, done);
     retire(job);
+    return {t1 - t0, nowNs() - t1};
   }
 
   // Note [Oversubscription]: whether jobs may use the workers now. A parallelFor's submitter works
@@ -168,13 +176,8 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const Fn& fn) {
   job.fn = &fn;
   job.n = n;
   job.chunks = chunks;
-  int64_t t0 = nowNs();
-  submit(&job);
-  job.work();
-  int64_t t1 = nowNs();
-  waitUntil(&job, [&] { return job.finished.load() == job.chunks; });
-  retire(&job);
-  recordJob(t1 - t0, nowNs() - t1);
+  Times t = run(&job, [&] { return job.finished.load() == job.chunks; });
+  recordJob(t.ownNs, t.waitNs);
   if (job.error) std::rethrow_exception(job.error);
 }
 
