@@ -39,9 +39,10 @@ public class TorchHvpBench {
   public void setup() {
     Torch.threads(threads);
     u = new TorchPhysics.Mlp(2, 64, 64, 64, 1);
-    interior = Torch.leaf(Torch.uniform(0, 1, 4096, 2));
-    rhs = Torch.uniform(0, 20, 4096, 1);
-    boundary = Torch.uniform(0, 1, 512, 2);
+    TorchPhysics.PinnPoints points = new TorchPhysics.PinnPoints();
+    interior = points.interior;
+    rhs = points.rhs;
+    boundary = points.boundary;
     TensorVector p = u.params();
     v = new Tensor[(int) p.size()];
     for (int i = 0; i < v.length; i++) v[i] = Torch.uniform(-1, 1, p.get(i).sizes().vec().get());

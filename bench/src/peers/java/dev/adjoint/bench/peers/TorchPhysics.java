@@ -80,6 +80,13 @@ final class TorchPhysics {
     }
   }
 
+  /** W6's points: interior [4096, 2] (a leaf, so Δu can be taken), right-hand side [4096, 1], boundary [512, 2]. */
+  static final class PinnPoints {
+    final Tensor interior = Torch.leaf(Torch.uniform(0, 1, 4096, 2));
+    final Tensor rhs = Torch.uniform(0, 20, 4096, 1);
+    final Tensor boundary = Torch.uniform(0, 1, 512, 2);
+  }
+
   /** W6's loss: mean((u_xx + u_yy + f)²) + mean(u_b²), Δu by double backward with create_graph. */
   static Tensor pinnLoss(Mlp u, Tensor interior, Tensor rhs, Tensor boundary) {
     Tensor out = u.apply(interior);

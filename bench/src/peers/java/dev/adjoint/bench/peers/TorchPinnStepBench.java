@@ -37,9 +37,10 @@ public class TorchPinnStepBench {
     Torch.threads(threads);
     u = new TorchPhysics.Mlp(2, 64, 64, 64, 1);
     adam = new TorchPhysics.Adam(u.params(), 1e-3);
-    interior = Torch.leaf(Torch.uniform(0, 1, 4096, 2));
-    rhs = Torch.uniform(0, 20, 4096, 1);
-    boundary = Torch.uniform(0, 1, 512, 2);
+    TorchPhysics.PinnPoints points = new TorchPhysics.PinnPoints();
+    interior = points.interior;
+    rhs = points.rhs;
+    boundary = points.boundary;
   }
 
   @Benchmark
