@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and tests the C++ engine with CMake; called by Maven (native/pom.xml), usable by hand.
 # Same convention as cuda-kernels/build.sh: build.sh <build|test> <cmake-dir> <module arguments...>.
+# ONEDNN_ROOT (environment, optional): the unpacked org.bytedeco:dnnl platform jar, for the oneDNN tests.
 #   build.sh build <cmake-dir> <openblas-root>          configure + build (Release)
 #   build.sh test  <cmake-dir> <openblas-root> [asan]   ctest; with asan=true also the ASan/UBSan build
 set -euo pipefail
@@ -10,7 +11,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 case "$mode" in
   build)
-    cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOPENBLAS_ROOT="$blas" >/dev/null
+    cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOPENBLAS_ROOT="$blas" -DONEDNN_ROOT="${ONEDNN_ROOT:-}" >/dev/null
     cmake --build "$dir" -j"$jobs"
     # JavaCPP's Builder links the inherited preset's library (-lopenblas_nolapack); the jar has only
     # libopenblas.so.0, which provides every symbol, so unversioned names point at it for the link.
@@ -21,7 +22,7 @@ case "$mode" in
   test)
     ctest --test-dir "$dir" --output-on-failure
     if [ "$asan" = "true" ]; then
-      cmake -S "$here" -B "$dir-asan" -DCMAKE_BUILD_TYPE=Debug -DADJOINT_SANITIZE=ON -DOPENBLAS_ROOT="$blas" >/dev/null
+      cmake -S "$here" -B "$dir-asan" -DCMAKE_BUILD_TYPE=Debug -DADJOINT_SANITIZE=ON -DOPENBLAS_ROOT="$blas" -DONEDNN_ROOT="${ONEDNN_ROOT:-}" >/dev/null
       cmake --build "$dir-asan" -j"$jobs"
       ctest --test-dir "$dir-asan" --output-on-failure
     fi

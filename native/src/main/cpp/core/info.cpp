@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/thread_pool.h"
 #include "cpu/blas_threads.h"
+#include "cpu/gemm_library.h"
 #include "cpu/host_allocator.h"
 
 #ifndef ADJOINT_VERSION
@@ -38,6 +39,18 @@ std::string blasInfo() {
   s += core ? core : "?";
   s += "; threads " + std::to_string(cpu::blasThreadLimit()) + (cpu::blasThreadsAdaptive() ? " at most, chosen per gemm shape" : " (pinned)");
   return s;
+}
+
+void oneDnnExpect() { cpu::oneDnnExpect(); }
+void oneDnnLoad(const std::string& path) { cpu::oneDnnLoad(path); }
+void oneDnnUnavailable(const std::string& why) { cpu::oneDnnUnavailable(why); }
+std::string gemmInfo() { return cpu::gemmLibraryInfo(); }
+int gemmMode() { return cpu::gemmMode(); }
+void setGemmMode(int mode) { cpu::setGemmMode(mode); }
+int gemmLibraryFor(int64_t m, int64_t n, int64_t k, int dtype) {
+  if (m < 0 || n < 0 || k < 0) fail("gemmLibraryFor: sizes must be >= 0, got ", m, ", ", n, ", ", k);
+  dtypeSize(dtype);   // an unknown dtype throws, naming it
+  return dtype == kFloat32 ? (int)cpu::gemmLibraryFor(m, n, k, 4) : 0;
 }
 
 // The limit, not OpenBLAS's current count, which Note [BLAS threads] changes gemm by gemm.

@@ -23,8 +23,13 @@
 //    loaded machine) do not flip it, while a load that comes (the running arm slows) flips it in a few runs.
 // The table holds at most kMaxShapes shapes (a program has a handful); past that, new shapes run
 // with the limit without statistics. It is shared by every program and thread: OpenBLAS's thread
-// count is process-wide, so two gemms run at once on two threads may see each other's choice
-// (only the speed can differ, never a value: every arm computes the same gemm).
+// count is process-wide, so two gemms run at once on two threads may see each other's choice.
+// Values: oneDNN's sgemm gave the same bits at 1 and 2 threads on every workload shape checked;
+// OpenBLAS did too except 128x512x784 (NN), whose last bits differ between 1 and 2 threads. So a
+// float32 run on OpenBLAS (ADJOINT_GEMM=openblas) and every float64 run repeat bit for bit only with
+// pinned threads (Adjoint.pinBlasThreads); the values agree to rounding either way.
+// The same per-shape choice applies to oneDNN (Note [GEMM library]): its arms are 1 and the limit
+// OpenMP threads, with statistics of their own (an entry is per shape and library).
 // Engine pool threads never spin (Note [Thread pool]); OpenBLAS's idle threads spin for a while
 // after a gemm (its THREAD_TIMEOUT) — one more reason the one-thread arm wins under load.
 #include "cpu/blas_threads.h"
@@ -53,6 +58,7 @@ struct Entry {
   int64_t m, n, k;
   bool ta, tb;
   int elemBytes;
+  GemmLibrary lib;
   GemmArms arms;
 };
 
@@ -64,10 +70,10 @@ std::atomic<int> gLimit{0};   // 0: not initialised yet
 
 double nowSeconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-int find(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int eb) {
+int find(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int eb, GemmLibrary lib) {
   for (int i = 0; i < gCount; ++i) {
     const Entry& e = gEntries[i];
-    if (e.m == m && e.n == n && e.k == k && e.ta == ta && e.tb == tb && e.elemBytes == eb) return i;
+    if (e.m == m && e.n == n && e.k == k && e.ta == ta && e.tb == tb && e.elemBytes == eb && e.lib == lib) return i;
   }
   return -1;
 }
@@ -173,24 +179,25 @@ void setBlasThreadLimit(int n) {
   setOpenBlas(std::max(1, n));
 }
 
-BlasThreadChoice::BlasThreadChoice(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes) {
+BlasThreadChoice::BlasThreadChoice(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes, GemmLibrary lib) {
   int limit = blasThreadLimit();
+  bool openBlas = lib == GemmLibrary::kOpenBlas;
   if (limit <= 1 || serial(m, n, k)) {
     threads_ = 1;
-    setOpenBlas(1);
+    if (openBlas) setOpenBlas(1);
     return;
   }
   if (!blasThreadsAdaptive()) {
     threads_ = limit;
-    setOpenBlas(limit);
+    if (openBlas) setOpenBlas(limit);
     return;
   }
   {
     std::lock_guard<std::mutex> g(gMu);
-    int i = find(m, n, k, ta, tb, elemBytes);
+    int i = find(m, n, k, ta, tb, elemBytes, lib);
     if (i < 0 && gCount < kMaxShapes) {
       i = gCount++;
-      gEntries[i] = Entry{m, n, k, ta, tb, elemBytes, GemmArms()};
+      gEntries[i] = Entry{m, n, k, ta, tb, elemBytes, lib, GemmArms()};
     }
     if (i >= 0) {
       slot_ = i;
@@ -201,7 +208,7 @@ BlasThreadChoice::BlasThreadChoice(int64_t m, int64_t n, int64_t k, bool ta, boo
     }
   }
   threads_ = arm_ == 0 ? 1 : limit;
-  setOpenBlas(threads_);
+  if (openBlas) setOpenBlas(threads_);
   if (slot_ >= 0) start_ = nowSeconds();   // after the lock and the switch: only the gemm is timed
 }
 
@@ -212,11 +219,11 @@ BlasThreadChoice::~BlasThreadChoice() {
   if (gEntries[slot_].arms.record(arm_, t)) gWindows.flipped(start_ + t);
 }
 
-int blasThreadsChosenFor(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes) {
+int blasThreadsChosenFor(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes, GemmLibrary lib) {
   int limit = blasThreadLimit();
   if (limit <= 1 || serial(m, n, k)) return 1;
   std::lock_guard<std::mutex> g(gMu);
-  int i = find(m, n, k, ta, tb, elemBytes);
+  int i = find(m, n, k, ta, tb, elemBytes, lib);
   if (i < 0) return limit;
   return !gEntries[i].arms.measured() ? limit : gEntries[i].arms.best() == 0 ? 1 : limit;
 }

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "cpu/gemm_library.h"
+
 namespace adjoint {
 namespace cpu {
 
@@ -47,11 +49,13 @@ class ProbeWindows {
   int64_t id_ = -1;
 };
 
-// Chooses the thread count for one gemm of this shape and sets it in OpenBLAS; finish() records
-// how long the gemm took so the next choice for the shape can learn from it.
+// Chooses the thread count for one gemm of this shape on `lib` (and sets it in OpenBLAS when that is
+// the library; oneDNN takes threads() per call); the destructor records how long the gemm took so
+// the next choice for the shape can learn from it. Statistics are per shape and library.
 class BlasThreadChoice {
  public:
-  BlasThreadChoice(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes);
+  BlasThreadChoice(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes,
+                   GemmLibrary lib = GemmLibrary::kOpenBlas);
   ~BlasThreadChoice();
   BlasThreadChoice(const BlasThreadChoice&) = delete;
   BlasThreadChoice& operator=(const BlasThreadChoice&) = delete;
@@ -66,7 +70,8 @@ class BlasThreadChoice {
 
 // For tests and `adjoint info`: the current choice for a shape (1 or the limit), and how many
 // shapes have statistics.
-int blasThreadsChosenFor(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes);
+int blasThreadsChosenFor(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int elemBytes,
+                         GemmLibrary lib = GemmLibrary::kOpenBlas);
 int blasAdaptiveShapes();
 void blasThreadStatsReset();
 

@@ -1,4 +1,4 @@
-// matmul through OpenBLAS. Transposes are passed to gemm as CblasTrans (never materialised); batch
+// matmul through OpenBLAS or oneDNN (Note [GEMM library] in gemm_library.cpp). Transposes are passed to gemm as CblasTrans (never materialised); batch
 // dims broadcast, and are either folded into one tall gemm or looped. An accumulating matmul (a
 // parameter update folded into its gradient's gemm, Note [GEMM updates] in passes.cpp) passes
 // beta = 1 and its alpha to gemm, so C is read and written by the one pass gemm makes over it.
@@ -10,6 +10,7 @@
 
 #include "core/common.h"
 #include "cpu/blas_threads.h"
+#include "cpu/gemm_library.h"
 #include "cpu/kernels.h"
 
 namespace adjoint {
@@ -42,7 +43,15 @@ void checkBlas(const Gemm& g, const TensorDesc& da, const TensorDesc& db, const 
 
 template <class T>
 void gemm(const Gemm& g, const T* a, const T* b, T* c) {
-  BlasThreadChoice threads(g.m, g.n, g.k, g.ta, g.tb, (int)sizeof(T));   // Note [BLAS threads]
+  GemmLibrary lib = gemmLibraryFor(g.m, g.n, g.k, (int)sizeof(T));        // Note [GEMM library]
+  BlasThreadChoice threads(g.m, g.n, g.k, g.ta, g.tb, (int)sizeof(T), lib);   // Note [BLAS threads]
+  if constexpr (sizeof(T) == 4) {
+    if (lib == GemmLibrary::kOneDnn) {
+      oneDnnSgemm(g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, a, g.lda, b, g.ldb, (float)g.beta, c, std::max<int64_t>(1, g.n),
+                  threads.threads());
+      return;
+    }
+  }
   CBLAS_TRANSPOSE ta = g.ta ? CblasTrans : CblasNoTrans, tb = g.tb ? CblasTrans : CblasNoTrans;
   if constexpr (sizeof(T) == 4)
     cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g.m, (blasint)g.n, (blasint)g.k, (float)g.alpha, a, (blasint)g.lda, b, (blasint)g.ldb, (float)g.beta, c, (blasint)std::max<int64_t>(1, g.n));

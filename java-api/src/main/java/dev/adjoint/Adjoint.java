@@ -11,7 +11,7 @@ import dev.adjoint.internal.Trace;
  * Engine-wide information and settings.
  *
  * <pre>{@code
- * System.out.println(Adjoint.info());   // engine version, OpenBLAS config and core, threads, CUDA
+ * System.out.println(Adjoint.info());   // engine version, OpenBLAS and oneDNN, threads, CUDA
  * Adjoint.setThreads(1);
  * }</pre>
  */
@@ -38,10 +38,28 @@ public final class Adjoint {
     }
     return "Adjoint engine " + AdjointEngine.version() + "\n"
         + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
+        + "GEMM:    " + AdjointEngine.gemmInfo() + "\n"
         + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
         + "CUDA:    " + cuda + "\n"
         + "         " + Engine.cudaProbe() + "\n"
         + "JVM:     " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version");
+  }
+
+  /**
+   * Chooses the library of the CPU's matrix products from now on (default {@link Gemm#AUTO}, or
+   * {@code ADJOINT_GEMM} at start). Where oneDNN is unavailable (its jar missing), every product runs on
+   * OpenBLAS whatever is set here, and {@link #info()} says why.
+   */
+  public static void setGemm(Gemm library) {
+    if (library == null) throw new AdjointException("setGemm: library must not be null");
+    Engine.run(() -> AdjointEngine.setGemmMode(library.ordinal()));
+  }
+
+  /** The library setting of {@link #setGemm(Gemm)}. */
+  public static Gemm gemm() {
+    int[] mode = new int[1];
+    Engine.run(() -> mode[0] = AdjointEngine.gemmMode()); // an unknown ADJOINT_GEMM throws, naming it
+    return Gemm.values()[mode[0]];
   }
 
   /**

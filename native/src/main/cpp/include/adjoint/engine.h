@@ -72,6 +72,16 @@ int blasThreads();
 void setBlasThreads(int n);      // at most n per gemm, chosen per shape by measurement
 void pinBlasThreads(int n);      // exactly n for every gemm OpenBLAS would thread (no per-shape choice)
 bool blasThreadsPinned();
+// The gemm library (Note [GEMM library] in cpu/gemm_library.cpp): OpenBLAS, or oneDNN's sgemm for
+// float32 gemms once its library (libdnnl.so.3, from the org.bytedeco:dnnl jar) has been offered.
+void oneDnnExpect();                               // a load will follow: gemms that want it wait
+void oneDnnLoad(const std::string& path);          // opens it; a failure is recorded (gemmInfo), not thrown
+void oneDnnUnavailable(const std::string& why);
+std::string gemmInfo();
+int gemmMode();                                    // 0 auto, 1 OpenBLAS only, 2 oneDNN for every float32 gemm
+void setGemmMode(int mode);
+// Which library the current rule sends this gemm to: 0 OpenBLAS, 1 oneDNN (waits for a pending load).
+int gemmLibraryFor(int64_t m, int64_t n, int64_t k, int dtype);
 int threads();                   // worker threads for elementwise kernels and independent branches
 void setThreads(int n);
 // Loads a backend library (cuda-kernels) with dlopen. Throws Error naming the path and dlerror().

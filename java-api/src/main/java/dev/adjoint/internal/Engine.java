@@ -15,6 +15,7 @@ public final class Engine {
 
   static {
     Loader.load(AdjointEngine.class);
+    OneDnn.start();
   }
 
   /** Runs a native call; a C++ adjoint::Error arrives as RuntimeException and leaves as AdjointException. */

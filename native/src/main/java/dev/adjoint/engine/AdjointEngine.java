@@ -55,6 +55,20 @@ public class AdjointEngine {
 
   public static native @Cast("bool") boolean blasThreadsPinned();
 
+  public static native void oneDnnExpect();
+
+  public static native void oneDnnLoad(@StdString String path);
+
+  public static native void oneDnnUnavailable(@StdString String why);
+
+  public static native @StdString String gemmInfo();
+
+  public static native int gemmMode();
+
+  public static native void setGemmMode(int mode);
+
+  public static native int gemmLibraryFor(long m, long n, long k, int dtype);
+
   public static native int threads();
 
   public static native void setThreads(int n);
