@@ -48,6 +48,8 @@ cp "$cp_file.d"/junit-platform-console-standalone-*.jar "$out/lib/"
 rm -f "$out"/lib/junit-jupiter-*.jar "$out"/lib/junit-platform-commons-*.jar "$out"/lib/junit-platform-engine-*.jar \
   "$out"/lib/junit-platform-launcher-*.jar "$out"/lib/opentest4j-*.jar "$out"/lib/apiguardian-*.jar
 # Not needed on the GPU machine (plots, PDF export, the CLI, JMH's statistics): the 64 MiB budget is tight.
+# oneDNN (26 MiB) too: without its jar the engine runs every CPU gemm on OpenBLAS and says so in its info.
+rm -f "$out"/lib/dnnl-*.jar
 rm -f "$out"/lib/{xchart,pdfbox,fontbox,pdfbox-io,VectorGraphics2D,graphics2d,commons-logging,picocli,commons-math3,jmh-core,jmh-generator-annprocess,jopt-simple}-*.jar
 rm -rf "$cp_file.d"; rm -f "$cp_file" "$cp_file".adjoint-*
 

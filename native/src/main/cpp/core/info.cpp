@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include <atomic>
+#include <climits>
 
 #include "core/common.h"
 #include "core/thread_pool.h"
@@ -51,6 +52,24 @@ int gemmLibraryFor(int64_t m, int64_t n, int64_t k, int dtype) {
   if (m < 0 || n < 0 || k < 0) fail("gemmLibraryFor: sizes must be >= 0, got ", m, ", ", n, ", ", k);
   dtypeSize(dtype);   // an unknown dtype throws, naming it
   return dtype == kFloat32 ? (int)cpu::gemmLibraryFor(m, n, k, 4) : 0;
+}
+
+void rawSgemm(int library, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c,
+              int threads) {
+  if (m < 1 || n < 1 || k < 1 || m > INT_MAX || n > INT_MAX || k > INT_MAX)
+    fail("rawSgemm: sizes must be in [1, 2^31), got ", m, ", ", n, ", ", k);
+  if (threads < 1) fail("rawSgemm: threads must be >= 1, got ", threads);
+  if (!a || !b || !c) fail("rawSgemm: null buffer");
+  int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  if (library == 1) {
+    if (!cpu::oneDnnReady()) fail("rawSgemm: oneDNN is unavailable: ", cpu::gemmLibraryInfo());
+    cpu::oneDnnSgemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n, threads);
+    return;
+  }
+  if (library != 0) fail("rawSgemm: library must be 0 (OpenBLAS) or 1 (oneDNN), got ", library);
+  if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+              (blasint)k, 1.f, a, (blasint)lda, b, (blasint)ldb, 0.f, c, (blasint)n);
 }
 
 // The limit, not OpenBLAS's current count, which Note [BLAS threads] changes gemm by gemm.

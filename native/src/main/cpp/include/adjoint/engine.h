@@ -82,6 +82,11 @@ int gemmMode();                                    // 0 auto, 1 OpenBLAS only, 2
 void setGemmMode(int mode);
 // Which library the current rule sends this gemm to: 0 OpenBLAS, 1 oneDNN (waits for a pending load).
 int gemmLibraryFor(int64_t m, int64_t n, int64_t k, int dtype);
+// One row-major float32 gemm c = op(a) op(b) straight into a library (0 OpenBLAS, 1 oneDNN) on `threads`
+// threads, no graph and no per-shape choice: the benchmarks' raw ideals. a is m x k (k x m when ta), b is
+// k x n (n x k when tb), c is m x n; the caller keeps the buffers alive and sized.
+void rawSgemm(int library, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c,
+              int threads);
 int threads();                   // worker threads for elementwise kernels and independent branches
 void setThreads(int n);
 // Loads a backend library (cuda-kernels) with dlopen. Throws Error naming the path and dlerror().

@@ -8,9 +8,21 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 import java.util.Random;
 import org.bytedeco.javacpp.FloatPointer;
 
-/** The raw ideals: row-major cblas_sgemm on native buffers allocated once, outside the timed code. */
+/**
+ * The raw ideals: row-major sgemm on native buffers allocated once, outside the timed code, on either
+ * library the engine uses (Note [GEMM library]): OpenBLAS's cblas_sgemm or oneDNN's dnnl_sgemm.
+ */
 final class Blas {
   private Blas() {}
+
+  /** One of the two libraries' sgemm, as {@link #sgemm}'s arguments. */
+  @FunctionalInterface
+  interface Sgemm {
+    void run(boolean transA, boolean transB, int m, int n, int k, FloatPointer a, FloatPointer b, FloatPointer c);
+  }
+
+  static final Sgemm OPENBLAS = Blas::sgemm;
+  static final Sgemm ONEDNN = Blas::sgemmOneDnn;
 
   /**
    * c[m x n] = op(a) @ op(b), op(a) m x k, op(b) k x n, all row-major and dense: a is stored k x m when
@@ -30,6 +42,15 @@ final class Blas {
         1f, a, transA ? m : k,
         b, transB ? k : n,
         0f, c, n);
+  }
+
+  /**
+   * As {@link #sgemm} on oneDNN's dnnl_sgemm (the library the engine loaded, Note [GEMM library]), on
+   * {@link Threads#blas} OpenMP threads: the ideal of the float32 products the engine sends to oneDNN.
+   */
+  static void sgemmOneDnn(
+      boolean transA, boolean transB, int m, int n, int k, FloatPointer a, FloatPointer b, FloatPointer c) {
+    dev.adjoint.engine.AdjointEngine.rawSgemm(1, transA, transB, m, n, k, a, b, c, Threads.blas);
   }
 
   /** A native buffer of {@code count} floats, uniform in [-1, 1). */

@@ -83,34 +83,47 @@ public class MatmulGradBench {
   }
 
   @Benchmark
-  @Against("idealBoth")
+  @Against("idealBothOneDnn")
   public void gradBoth() {
     Values.close(gradBoth.call(a, b, g));
   }
 
   @Benchmark
-  @Against("idealOne")
+  @Against("idealOneOneDnn")
   public void gradOne() {
     Values.close(gradOne.call(a, b, g));
   }
 
   @Benchmark
-  @Against("idealBoth")
+  @Against("idealBothOneDnn")
   public void gradSumBoth() {
     Value v = gradSumBoth.call(a, b);
     Values.close(v);
   }
 
-  /** da = g @ b^T and db = a^T @ g: the two GEMMs a matmul's VJP needs. */
+  /** da = g @ b^T and db = a^T @ g: the two GEMMs a matmul's VJP needs, on OpenBLAS. */
   @Benchmark
   public void idealBoth() {
     Blas.sgemm(false, true, n, n, n, rg, rb, rda);
     Blas.sgemm(true, false, n, n, n, ra, rg, rdb);
   }
 
-  /** da = g @ b^T. */
+  /** The same on oneDNN, the library the engine runs these float32 shapes on (the ratio's ideal). */
+  @Benchmark
+  public void idealBothOneDnn() {
+    Blas.sgemmOneDnn(false, true, n, n, n, rg, rb, rda);
+    Blas.sgemmOneDnn(true, false, n, n, n, ra, rg, rdb);
+  }
+
+  /** da = g @ b^T, on OpenBLAS. */
   @Benchmark
   public void idealOne() {
     Blas.sgemm(false, true, n, n, n, rg, rb, rda);
+  }
+
+  /** da = g @ b^T, on oneDNN. */
+  @Benchmark
+  public void idealOneOneDnn() {
+    Blas.sgemmOneDnn(false, true, n, n, n, rg, rb, rda);
   }
 }

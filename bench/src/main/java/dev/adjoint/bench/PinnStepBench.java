@@ -61,19 +61,30 @@ public class PinnStepBench {
   }
 
   @Benchmark
-  @Against("idealGemms")
+  @Against("idealGemmsOneDnn")
   public void step() {
     step.apply(pinn.interior, pinn.rhs, pinn.boundary).close();
   }
 
-  /** The 64x64 layers' GEMMs: forward (4N rows), weight gradient and input gradient of the same; boundary likewise. */
+  /** The 64x64 layers' GEMMs on OpenBLAS. */
   @Benchmark
   public void idealGemms() {
+    gemms(Blas.OPENBLAS);
+  }
+
+  /** The same on oneDNN, the library the engine runs these float32 shapes on (the ratio's ideal). */
+  @Benchmark
+  public void idealGemmsOneDnn() {
+    gemms(Blas.ONEDNN);
+  }
+
+  /** The 64x64 layers' GEMMs: forward (4N rows), weight gradient and input gradient of the same; boundary likewise. */
+  private void gemms(Blas.Sgemm gemm) {
     int m = 4 * Physics.PINN_INTERIOR + Physics.PINN_BOUNDARY, k = Physics.PINN_WIDTH;
     for (int layer = 0; layer < 2; layer++) {
-      Blas.sgemm(false, false, m, k, k, a, w, out); //  forward, all rows
-      Blas.sgemm(true, false, k, k, m, a, out, g); //   weight gradient
-      Blas.sgemm(false, true, m, k, k, out, w, a); //   input gradient
+      gemm.run(false, false, m, k, k, a, w, out); //  forward, all rows
+      gemm.run(true, false, k, k, m, a, out, g); //   weight gradient
+      gemm.run(false, true, m, k, k, out, w, a); //   input gradient
     }
   }
 }

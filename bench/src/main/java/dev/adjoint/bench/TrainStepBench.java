@@ -85,7 +85,7 @@ public class TrainStepBench {
   }
 
   @Benchmark
-  @Against("idealGemms")
+  @Against("idealGemmsOneDnn")
   public void step() {
     step.apply(x, t).close();
   }
@@ -96,13 +96,23 @@ public class TrainStepBench {
    */
   @Benchmark
   public void idealGemms() {
-    Blas.sgemm(false, false, BATCH, HIDDEN, IN, rx, w1, z1); //      z1 = x @ W1        128x784 . 784x512
-    Blas.sgemm(false, false, BATCH, HIDDEN, HIDDEN, z1, w2, z2); //  z2 = h1 @ W2       128x512 . 512x512
-    Blas.sgemm(false, false, BATCH, OUT, HIDDEN, z2, w3, out); //    out = h2 @ W3     128x512 . 512x10
-    Blas.sgemm(true, false, HIDDEN, OUT, BATCH, z2, dout, gw3); //   dW3 = h2^T @ dout 512x128 . 128x10
-    Blas.sgemm(false, true, BATCH, HIDDEN, OUT, dout, w3, dh2); //   dh2 = dout @ W3^T 128x10 . 10x512
-    Blas.sgemm(true, false, HIDDEN, HIDDEN, BATCH, z1, dz2, gw2); // dW2 = h1^T @ dz2  512x128 . 128x512
-    Blas.sgemm(false, true, BATCH, HIDDEN, HIDDEN, dz2, w2, dz1); // dh1 = dz2 @ W2^T  128x512 . 512x512
-    Blas.sgemm(true, false, IN, HIDDEN, BATCH, rx, dz1, gw1); //     dW1 = x^T @ dz1   784x128 . 128x512
+    gemms(Blas.OPENBLAS);
+  }
+
+  /** The same on oneDNN, the library the engine runs these float32 shapes on (the ratio's ideal). */
+  @Benchmark
+  public void idealGemmsOneDnn() {
+    gemms(Blas.ONEDNN);
+  }
+
+  private void gemms(Blas.Sgemm g) {
+    g.run(false, false, BATCH, HIDDEN, IN, rx, w1, z1); //      z1 = x @ W1        128x784 . 784x512
+    g.run(false, false, BATCH, HIDDEN, HIDDEN, z1, w2, z2); //  z2 = h1 @ W2       128x512 . 512x512
+    g.run(false, false, BATCH, OUT, HIDDEN, z2, w3, out); //    out = h2 @ W3     128x512 . 512x10
+    g.run(true, false, HIDDEN, OUT, BATCH, z2, dout, gw3); //   dW3 = h2^T @ dout 512x128 . 128x10
+    g.run(false, true, BATCH, HIDDEN, OUT, dout, w3, dh2); //   dh2 = dout @ W3^T 128x10 . 10x512
+    g.run(true, false, HIDDEN, HIDDEN, BATCH, z1, dz2, gw2); // dW2 = h1^T @ dz2  512x128 . 128x512
+    g.run(false, true, BATCH, HIDDEN, HIDDEN, dz2, w2, dz1); // dh1 = dz2 @ W2^T  128x512 . 512x512
+    g.run(true, false, IN, HIDDEN, BATCH, rx, dz1, gw1); //     dW1 = x^T @ dz1   784x128 . 128x512
   }
 }

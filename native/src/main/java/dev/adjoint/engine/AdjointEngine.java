@@ -69,6 +69,18 @@ public class AdjointEngine {
 
   public static native int gemmLibraryFor(long m, long n, long k, int dtype);
 
+  public static native void rawSgemm(
+      int library,
+      @Cast("bool") boolean ta,
+      @Cast("bool") boolean tb,
+      long m,
+      long n,
+      long k,
+      @Cast("const float*") Pointer a,
+      @Cast("const float*") Pointer b,
+      @Cast("float*") Pointer c,
+      int threads);
+
   public static native int threads();
 
   public static native void setThreads(int n);
