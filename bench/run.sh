@@ -6,7 +6,7 @@
 #   bench/run.sh -f 1 -wi 2 -i 3         arguments go to JMH as they are
 #   bench/run.sh 'MatmulGradBench' -p n=1024
 #   THREADS=1,2 bench/run.sh             1- and 2-thread figures in one run (-p threads=1,2)
-#   PEERS=1 bench/run.sh                 also the libtorch peers (mvn -Ppeers; downloads libtorch)
+#   PEERS=1 bench/run.sh                 also the libtorch and TensorFlow-Java peers (mvn -Ppeers; downloads both)
 #   SKIP_BUILD=1 bench/run.sh            reuse bench/target/benchmarks.jar
 #   MVN_ARGS="-o" bench/run.sh           extra Maven arguments (default: -Dadjoint.asan=false)
 set -euo pipefail
@@ -22,6 +22,8 @@ if [ -z "${SKIP_BUILD:-}" ] || [ ! -f "$jar" ]; then
   mvn -B -q -DskipTests ${MVN_ARGS:--Dadjoint.asan=false} "${profile[@]}" package -pl bench -am >&2
 fi
 
+# TensorFlow's INFO log (one line per Java custom-gradient call while a TF peer builds its graph); warnings stay.
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-1}"
 jmh_args=()
 [ -n "${THREADS:-}" ] && jmh_args+=(-p "threads=$THREADS")
 mkdir -p "$(dirname "$json")"

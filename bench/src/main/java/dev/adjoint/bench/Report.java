@@ -54,8 +54,9 @@ public final class Report {
           error * perSecond, unit, score, error));
       jvm = r.get("vmName") + " " + r.get("jdkVersion");
     }
-    // W1..W5 in order, each Adjoint class before its libtorch peer; JMH's own order within a class.
-    rows.sort(Comparator.comparing(r -> workload(r.cls.substring(r.cls.lastIndexOf('.') + 1))));
+    // W1..W10 in numeric order, each Adjoint class before its libtorch and then its TF-Java peer; JMH's own
+    // order within a class (the sort is stable).
+    rows.sort(Comparator.comparing(r -> order(workload(r.cls.substring(r.cls.lastIndexOf('.') + 1)))));
     StringBuilder sb = new StringBuilder();
     sb.append("JVM: ").append(jvm).append("\n\n");
     sb.append("| workload | benchmark | params | time | ideal | ideal time | ratio | notes |\n");
@@ -99,7 +100,7 @@ public final class Report {
           .append(" | ").append(ratio).append(" | ").append(String.join("; ", notes)).append(" |\n");
     }
     sb.append("\nratio = time / ideal time, same run, same params (1.00 is the ideal; higher is slower).")
-        .append(" For libtorch rows the reference is Adjoint's own benchmark: ratio > 1 means libtorch is slower.\n");
+        .append(" For libtorch and TF-Java rows the reference is Adjoint's own benchmark: ratio > 1 means the peer is slower.\n");
     sb.append(threadPolicyTable(rows));
     return sb.toString();
   }
@@ -145,9 +146,23 @@ public final class Report {
       case "SinSecondDerivBench" -> "W3";
       case "TrainStepBench" -> "W4";
       case "MixedSecondDerivBench" -> "W5";
+      case "PinnStepBench" -> "W6";
+      case "ForceFieldStepBench" -> "W7";
+      case "HvpBench" -> "W8";
+      case "DerivativeOrderBench" -> "W9";
       case "LoadedThreadsBench" -> "W10";
-      default -> cls.startsWith("Torch") ? workload(cls.substring(5)) + " libtorch" : "";
+      default -> cls.startsWith("Torch") ? workload(cls.substring(5)) + " libtorch"
+          : cls.startsWith("Tf") ? workload(cls.substring(2)) + " TF-Java" : "";
     };
+  }
+
+  /** Sort key of a workload label: its number (unlabelled last), then Adjoint, libtorch, TF-Java. */
+  private static String order(String workload) {
+    if (!workload.matches("W\\d+.*")) return "~" + workload;
+    int end = workload.indexOf(' ');
+    String n = end < 0 ? workload.substring(1) : workload.substring(1, end);
+    String peer = end < 0 ? "0" : workload.endsWith("libtorch") ? "1" : "2";
+    return String.format(Locale.ROOT, "%03d%s", Integer.parseInt(n), peer);
   }
 
   private static Method method(String cls, String name) {
