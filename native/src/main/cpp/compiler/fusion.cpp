@@ -10,6 +10,12 @@
 // instructions, registers by Note [Fused registers]); one that does not stays outside, becomes an
 // input of the group and later the root of a group of its own, so a big tree is split into steps
 // that fit, never rejected.
+// With Capabilities::fusedPeriodicInputs (the CPU) an input may also be a suffix broadcast of the
+// group's shape — its shape, without leading 1s, equal to the trailing dims of the group's: a bias
+// [K] added to [M, K], a [N, K] value multiplying [2, N, K] tangents — read at element i mod its numel.
+// Members themselves always have the group's element count. And a broadcastTo that only feeds one
+// binary op whose other operand already has the output's shape is dropped first (that op broadcasts
+// by itself), so its source becomes such a periodic input instead of a materialised copy.
 #include <algorithm>
 
 #include "compiler/ir.h"
@@ -60,9 +66,23 @@ class Fuser {
 
   bool isConstant(int id, int64_t numel) const { return nodes_[id].op == OP_fill && fitsSize(id, numel); }
 
-  bool fitsSize(int id, int64_t numel) const {
+  // Whether `id` can be read by a group of shape `shape` (numel elements): linearly, as a scalar, or
+  // periodically where the backend can.
+  bool fitsSize(int id, int64_t numel, const std::vector<int64_t>* shape = nullptr) const {
     int64_t m = nodes_[id].desc.numel();
-    return m == numel || m == 1;
+    if (m == numel || m == 1) return true;
+    return shape && caps_.fusedPeriodicInputs && isSuffixOf(nodes_[id].desc.shape, *shape);
+  }
+
+  // `in` without its leading 1s equals the trailing dims of `out`, and is smaller.
+  static bool isSuffixOf(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+    size_t lead = 0;
+    while (lead < in.size() && in[lead] == 1) ++lead;
+    size_t k = in.size() - lead;
+    if (k == 0 || k > out.size()) return false;
+    for (size_t i = 0; i < k; ++i)
+      if (in[lead + i] != out[out.size() - k + i]) return false;
+    return numelOf(in) < numelOf(out);
   }
 
  private:
@@ -87,13 +107,31 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
   for (auto& u : g->updates) pinned[u.second] = 1;
   std::vector<char> absorbed(n, 0);
   Fuser fuser(g, caps);
+  if (caps.fusedPeriodicInputs) {
+    // broadcastTo(src) feeding only a binary op whose other operand has the output's shape: the op
+    // reads src itself (its own broadcast), and src becomes a periodic input of its group.
+    for (size_t i = 0; i < n; ++i) {
+      Node& c = nodes[i];
+      if (!isBinaryOp(c.op) || c.in.size() != 2 || c.in[0] == c.in[1]) continue;
+      for (int j = 0; j < 2; ++j) {
+        int b = c.in[j], other = c.in[1 - j];
+        const Node& bn = nodes[b];
+        if (bn.op != OP_broadcastTo || uses[b] != 1 || pinned[b] || nodes[other].desc.shape != c.desc.shape) continue;
+        if (nodes[bn.in[0]].desc.dtype != c.desc.dtype || !Fuser::isSuffixOf(nodes[bn.in[0]].desc.shape, c.desc.shape)) continue;
+        uses[bn.in[0]]++;   // the broadcastTo's own use of it goes when dead code is dropped
+        c.in[j] = bn.in[0];
+        uses[b] = 0;
+      }
+    }
+  }
 
   for (size_t root = n; root-- > 0;) {
     Node& r = nodes[root];
     if (absorbed[root] || !isElementwiseOp(r.op)) continue;
     const int64_t numel = r.desc.numel();
+    const std::vector<int64_t>& shape = r.desc.shape;
     bool ok = true;
-    for (int in : r.in) ok = ok && fuser.fitsSize(in, numel);
+    for (int in : r.in) ok = ok && fuser.fitsSize(in, numel, &shape);
     if (!ok) continue;
     std::vector<int> members{(int)root};   // in discovery order: each one's consumer comes before it
     Group grp = fuser.build(members, numel);
@@ -102,9 +140,9 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
       for (int in : nodes[members[k]].in) {
         const Node& p = nodes[in];
         if (std::find(members.begin(), members.end(), in) != members.end() || fuser.isConstant(in, numel)) continue;
-        if (!isElementwiseOp(p.op) || pinned[in] || uses[in] != 1 || absorbed[in] || !fuser.fitsSize(in, numel)) continue;
+        if (!isElementwiseOp(p.op) || pinned[in] || uses[in] != 1 || absorbed[in] || p.desc.numel() != numel) continue;
         bool inputsFit = true;
-        for (int pin : p.in) inputsFit = inputsFit && fuser.fitsSize(pin, p.desc.numel());
+        for (int pin : p.in) inputsFit = inputsFit && fuser.fitsSize(pin, numel, &shape);
         if (!inputsFit) continue;
         members.push_back(in);
         Group trial = fuser.build(members, numel);

@@ -117,6 +117,7 @@ class CpuBackend : public Backend {
     c.maxFusedLive = 0;           // scratch tiles grow as needed
     c.accumulatingGemm = true;    // cblas gemm with beta = 1
     c.inPlace = true;
+    c.fusedPeriodicInputs = true;   // kernels_fused.cpp reads suffix-broadcast inputs at i mod P
     return c;
   }
   void* allocate(size_t bytes) override { return hostAllocate(bytes); }   // Note [Host cache]

@@ -4,6 +4,13 @@
 // small per-thread scratch register (a few KiB, so it stays in L1) and only the last instruction
 // writes memory. Registers whose operands are all constants (inputs with numel 1, fill) are
 // computed for one element and read with stride 0, which also makes `fill` free.
+// A periodic input (StepLayout::periods: P elements read at element i mod P, a suffix broadcast such
+// as a bias) shorter than a tile is replicated once per call into a per-thread buffer of tile + P
+// elements, from which every tile reads contiguously at offset (base mod P); a longer one is read in
+// place, except by a tile it wraps in, which reads a per-thread copy of the two pieces. Tiles keep
+// their absolute alignment either way, so a fused step splits its loops into vector body and scalar
+// tail exactly where the unfused steps do: the same bits (libmvec's vector and scalar tanh can
+// differ in the last bit).
 #include <algorithm>
 
 #include "core/common.h"
@@ -58,6 +65,7 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
   const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
   const int outScratch = stream ? scratchCount : -1;
   const int scratchTiles = scratchCount + (stream ? 1 : 0);
+  const bool periodic = !l.periods.empty();
   auto runRange = [&](int64_t lo, int64_t hi) {
     // Note: per-thread scratch, grown once and then reused for every later run (not arena memory,
     // because the number of threads is not known at compile time).
@@ -66,10 +74,48 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
     T* sbase = scratch.data();
     sbase += ((64 - ((uintptr_t)sbase & 63)) & 63) / sizeof(T);   // 64-byte aligned tiles
     const T* inputs[kMaxFusedInputs];
+    T* repl[kMaxFusedInputs] = {};   // short periodic inputs: replicated; long ones: a tile for wraps
+    if (periodic) {
+      thread_local std::vector<T> replicas;
+      int64_t need = 0;
+      for (int r = 0; r < numIn; ++r)
+        if (l.periods[r] > 0) need += l.periods[r] < tile ? tile + l.periods[r] : tile;
+      if ((int64_t)replicas.size() < need) replicas.resize(need);
+      T* at = replicas.data();
+      for (int r = 0; r < numIn; ++r) {
+        const int64_t P = l.periods[r];
+        if (P <= 0) continue;
+        repl[r] = at;
+        if (P >= tile) {
+          at += tile;
+          continue;
+        }
+        const T* x = (const T*)in[r];
+        for (int64_t j = 0; j < tile + P; j += P) std::copy(x, x + std::min(P, tile + P - j), at + j);
+        at += tile + P;
+      }
+    }
     for (int64_t base = lo, end; base < hi; base = end) {
       end = std::min(hi, (base / tile + 1) * tile);
       int64_t len = end - base;
-      for (int r = 0; r < numIn; ++r) inputs[r] = (const T*)in[r] + (R[r].stride ? base : 0);
+      for (int r = 0; r < numIn; ++r) {
+        const int64_t P = periodic ? l.periods[r] : 0;
+        if (P <= 0) {
+          inputs[r] = (const T*)in[r] + (R[r].stride ? base : 0);
+        } else if (P < tile) {
+          inputs[r] = repl[r] + base % P;
+        } else {
+          const T* x = (const T*)in[r];
+          const int64_t at = base % P, first = std::min(len, P - at);
+          if (first == len) {
+            inputs[r] = x + at;
+          } else {   // wraps inside this tile: its two pieces, copied together
+            std::copy(x + at, x + P, repl[r]);
+            std::copy(x, x + (len - first), repl[r] + first);
+            inputs[r] = repl[r];
+          }
+        }
+      }
       auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : sbase + R[r].scratch * tile; };
       for (int i = 0; i < numCode; ++i) {
         const FusedInstr& f = code[i];
@@ -106,6 +152,9 @@ void fused(const std::vector<FusedInstr>& code, const StepLayout& l, const std::
     if (!ok) fail("fused step: instruction ", i, " (op ", f.op, ", operands ", f.a, ", ", f.b, ") is not a fill or an elementwise op on earlier registers");
   }
   if (l.strides.size() != in.size()) fail("fused step: layout for ", l.strides.size(), " inputs, given ", in.size());
+  if (!l.periods.empty() && l.periods.size() != in.size()) fail("fused step: periods for ", l.periods.size(), " inputs, given ", in.size());
+  for (int64_t P : l.periods)
+    if (P < 0 || (P > 0 && n % P != 0)) fail("fused step over ", n, " elements: an input period of ", P, " does not divide it");
   if (n == 0) return;
   if (dtype == kFloat32) fusedT(code, l, in, n, (float*)y);
   else fusedT(code, l, in, n, (double*)y);

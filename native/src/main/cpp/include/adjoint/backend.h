@@ -66,6 +66,9 @@ struct StepLayout {
   std::vector<std::vector<int64_t>> strides;   // per input
   std::vector<char> reduced;                   // reductions: per run
   int hostLoopDims = 0;
+  // Fused steps only, empty or one per input: 0, or P for an input of P elements read at element
+  // i mod P (its shape is a suffix of the output's; Capabilities::fusedPeriodicInputs).
+  std::vector<int64_t> periods;
 };
 
 // A matmul step's attrs are [transposeA, transposeB] (or empty) as in ops.def, except for one form
@@ -117,6 +120,9 @@ struct Capabilities {
   int maxRank = 0;                 // dims one launch indexes (Note [Step layout]); 0: any
   bool accumulatingGemm = false;   // matmul attrs [tA, tB, 1]: out = c + alpha op(a) op(b) (Note [GEMM updates])
   bool inPlace = false;            // an elementwise step may write over a same-sized input that dies there
+  // A fused step may read an input whose shape is a suffix of its output's (a bias [K] in [M, K], a
+  // [N, K] in [2, N, K]) at element i mod its numel (StepLayout::periods; Note [Fusion rules]).
+  bool fusedPeriodicInputs = false;
 };
 
 class Backend {

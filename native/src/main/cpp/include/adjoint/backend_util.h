@@ -145,12 +145,19 @@ inline StepLayout broadcastLayout(const std::vector<const std::vector<int64_t>*>
   return l;
 }
 
-// A fused step over n elements: each input is read linearly (numel n) or at its element 0.
+// A fused step over n elements: each input is read linearly (numel n), at its element 0 (numel 1), or
+// periodically (any other numel P dividing n: a suffix-broadcast input, read at element i mod P).
 inline StepLayout fusedLayout(const std::vector<int64_t>& inputNumels, int64_t n) {
   StepLayout l;
   l.shape = {n};
-  for (int64_t m : inputNumels) l.strides.push_back({m == n ? 1 : 0});
+  bool periodic = false;
+  for (int64_t m : inputNumels) {
+    l.strides.push_back({m == 1 && n != 1 ? 0 : 1});
+    periodic = periodic || (m != n && m != 1);
+  }
   coalesce(&l);
+  if (periodic)
+    for (int64_t m : inputNumels) l.periods.push_back(m != n && m != 1 ? m : 0);
   return l;
 }
 
