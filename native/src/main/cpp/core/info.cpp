@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "cpu/blas_threads.h"
 #include "cpu/host_allocator.h"
+#include "cpu/kernels.h"
 
 #ifndef ADJOINT_VERSION
 #define ADJOINT_VERSION "dev"
@@ -39,6 +40,8 @@ std::string blasInfo() {
   s += "; threads " + std::to_string(cpu::blasThreadLimit()) + (cpu::blasThreadsAdaptive() ? " at most, chosen per gemm shape" : " (pinned)");
   return s;
 }
+
+std::string mathInfo() { return cpu::sleefStatus(); }
 
 // The limit, not OpenBLAS's current count, which Note [BLAS threads] changes gemm by gemm.
 int blasThreads() { return cpu::blasThreadLimit(); }
