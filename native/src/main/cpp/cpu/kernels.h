@@ -45,15 +45,15 @@ constexpr int64_t kPrefetchChunk = 64;
 // The values are op_math.h's (Note [Scalar semantics]). A tile given an op outside its family writes
 // nothing, so callers check the op first (runStep and fused() do). `pf` (may be null): lines to
 // prefetch while computing (Note [Prefetch]); only the transcendental tiles use it.
-// Transcendental ops (libmvec; float32 sin/cos through SLEEF where loaded, Note [SLEEF]); false for others.
+// Transcendental ops (libmvec; float32 sin through SLEEF where loaded, Note [SLEEF]); false for others.
 bool mathTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf = nullptr);
 bool mathTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf = nullptr);
 void unaryTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf = nullptr);     // every unary op
 void unaryTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf = nullptr);
 
-// Note [SLEEF] (kernels_sleef.cpp): float32 sin and cos on AVX-512 through SLEEF's u35 functions
-// when the build found SLEEF and libsleef loads at run time; false (nothing written) otherwise, and
-// the caller uses libmvec. sleefActive() says which; sleefStatus() says why, for `adjoint info`.
+// Note [SLEEF] (kernels_sleef.cpp): float32 sin on AVX-512 through SLEEF's u35 function when the
+// build found SLEEF and libsleef loads at run time; false (nothing written) for any other op or
+// where SLEEF is not active, and the caller uses libmvec. sleefActive() says which; sleefStatus() says why, for `adjoint info`.
 bool sleefTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf);
 bool sleefActive();
 std::string sleefStatus();

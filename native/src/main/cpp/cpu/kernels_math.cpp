@@ -1,5 +1,5 @@
-// Transcendental tiles (ops.def family Transcendental) through glibc's libmvec (float32 sin and cos
-// through SLEEF where it loads: Note [SLEEF] in kernels_sleef.cpp).
+// Transcendental tiles (ops.def family Transcendental) through glibc's libmvec (float32 sin through
+// SLEEF where it loads: Note [SLEEF] in kernels_sleef.cpp).
 //
 // Note [libmvec]: this file alone is compiled with __FAST_MATH__ defined (see native/CMakeLists.txt)
 // so glibc's <math.h> declares the SIMD variants of sinf/sin, cosf/cos, expf/exp, logf/log and

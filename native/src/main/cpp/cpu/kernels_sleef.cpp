@@ -1,21 +1,24 @@
-// Float32 sin and cos through SLEEF on AVX-512 CPUs.
+// Float32 sin through SLEEF on AVX-512 CPUs.
 //
-// Note [SLEEF]: libmvec's AVX-512 sinf/cosf bound a streamed 16M-float sin pass (bench W3) at about
-// half the engine's copy bandwidth; SLEEF's Sleef_sinf16_u35 / Sleef_cosf16_u35 are about 15-20 %
-// faster per vector on the bench machine, which with prefetching (Note [Prefetch] in kernels.h) puts
-// the pass at the copy's speed at one thread (bench/RESULTS.md, "Engine-internal measurements").
-// Accuracy: the u35 functions are documented to 3.5 ulp over the whole float range (SLEEF's
-// reference), libmvec's to 4 ulp, so float32 loses nothing against today's path; the u10 variants
-// measured 2.5x slower than libmvec and are not used. test_math.cpp checks the bound against double
-// sin/cos over random samples up to |x| = 1e4 and beyond, and the special values (+-0, +-inf -> NaN,
-// NaN, denormals). Float64 stays on libmvec (no change in accuracy or speed there).
+// Note [SLEEF]: W3 (d/dx and d2/dx2 of sum(sin x) over 16M floats) computes cos x and -sin x in one
+// streamed pass each, and the vector sin/cos is most of that pass's compute. Measured on the bench
+// machine (AVX-512, 16-float vectors in L1, minimum of 200 runs; bench/RESULTS.md, "Engine-internal
+// measurements"): libmvec sinf 0.27-0.30 ns/element, SLEEF Sleef_sinf16_u35 0.24-0.29 (5-10 %
+// faster); libmvec cosf 0.26-0.27, Sleef_cosf16_u35 0.29-0.33 (11-15 % slower); the u10 variants
+// 2-3x slower than libmvec. So only float32 sin goes through SLEEF (u35); cos, the other
+// transcendental ops and all of float64 stay on libmvec. Accuracy: the u35 functions are
+// documented to 3.5 ulp over the whole float range, libmvec's to 4 ulp, so float32 sin loses
+// nothing against the libmvec path; test_math.cpp checks the bound against double sin over about a
+// million samples up to |x| = 1e38 (measured max 2.4 ulp) and the special values (+-0, +-inf ->
+// NaN, NaN, denormals). SLEEF's vector gives the same bits at every position of a tile, where
+// libmvec's scalar remainder (libm) may differ from its vector lanes by an ulp or two.
 //
 // Deployment: the build compiles this path only where CMake found SLEEF's header and library
 // (Debian/Ubuntu: libsleef-dev, ADJOINT_HAVE_SLEEF), and the engine does not link libsleef: it is
 // opened with dlopen on first use, so a jar built with SLEEF still runs on a machine without it
 // (libmvec then, as `adjoint info` says). ADJOINT_SLEEF=0 in the environment turns the path off.
-// Only the entry points named in the AVX-512 table below are used (Sleef_*16_u35avx512f), found
-// with dlsym, and only on a CPU that has AVX-512F; any other CPU keeps libmvec's clones.
+// Only Sleef_sinf16_u35avx512f is used, found with dlsym, and only on a CPU that has AVX-512F; any
+// other CPU keeps libmvec's clones.
 #include <dlfcn.h>
 #include <immintrin.h>
 
@@ -40,7 +43,7 @@ namespace {
 using Vec16 = __m512 (*)(__m512);
 
 struct Sleef {
-  Vec16 sin = nullptr, cos = nullptr;
+  Vec16 sin = nullptr;
   std::string status;
 };
 
@@ -63,21 +66,19 @@ Sleef load() {
     return s;
   }
   Vec16 sin = (Vec16)dlsym(lib, "Sleef_sinf16_u35avx512f");
-  Vec16 cos = (Vec16)dlsym(lib, "Sleef_cosf16_u35avx512f");
-  if (!sin || !cos) {
-    s.status = "libmvec (" ADJOINT_SLEEF_SONAME " lacks Sleef_sinf16_u35avx512f / Sleef_cosf16_u35avx512f)";
+  if (!sin) {
+    s.status = "libmvec (" ADJOINT_SLEEF_SONAME " lacks Sleef_sinf16_u35avx512f)";
     return s;
   }
   s.sin = sin;
-  s.cos = cos;
-  s.status = "float32 sin/cos: SLEEF " ADJOINT_SLEEF_STR(SLEEF_VERSION_MAJOR) "." ADJOINT_SLEEF_STR(SLEEF_VERSION_MINOR)
-             " u35 AVX-512 (3.5 ulp, " ADJOINT_SLEEF_SONAME "); everything else: libmvec";
+  s.status = "float32 sin: SLEEF " ADJOINT_SLEEF_STR(SLEEF_VERSION_MAJOR) "." ADJOINT_SLEEF_STR(SLEEF_VERSION_MINOR)
+             " u35 AVX-512 (3.5 ulp, " ADJOINT_SLEEF_SONAME "); cos and everything else: libmvec";
   return s;
 }
 #else
 Sleef load() {
   Sleef s;
-  s.status = "libmvec (built without SLEEF: install libsleef-dev and rebuild for float32 sin/cos through SLEEF)";
+  s.status = "libmvec (built without SLEEF: install libsleef-dev and rebuild for float32 sin through SLEEF)";
   return s;
 }
 #endif
@@ -109,10 +110,10 @@ __attribute__((target("avx512f"))) void run16(Vec16 f, const float* x, float* y,
 }  // namespace
 
 bool sleefTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf) {
-  if (op != OP_sin && op != OP_cos) return false;
+  if (op != OP_sin) return false;
   const Sleef& s = sleef();
   if (!s.sin || !gEnabled.load(std::memory_order_relaxed)) return false;
-  run16(op == OP_sin ? s.sin : s.cos, x, y, n, pf);
+  run16(s.sin, x, y, n, pf);
   return true;
 }
 

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Sin and cos over tensors big enough to be streamed (16 MiB and more: Note [Streaming stores]), the
  * path W3 takes: a plain cos step (first derivative of sum(sin x)) and a fused [sin neg] step (second
- * derivative), which prefetch their input and, for float32 on AVX-512 with SLEEF loaded, use SLEEF
- * (Note [SLEEF]). Every element is checked against java.lang.Math within 4 ulp of the result (SLEEF
+ * derivative), which prefetch their input and, for float32 sin on AVX-512 with SLEEF loaded, use
+ * SLEEF (Note [SLEEF]). Every element is checked against java.lang.Math within 4 ulp of the result (SLEEF
  * u35: 3.5, libmvec: 4, Math: 1 for double) plus Math's own error, whichever library is active.
  */
 class LargeTranscendentalTest {
