@@ -95,9 +95,11 @@ std::atomic<bool> gEnabled{true};
 __attribute__((target("avx512f"))) void run16(Vec16 f, const float* x, float* y, int64_t n, const Prefetch* pf) {
   for (int64_t c = 0; c < n; c += kPrefetchChunk) {
     const int64_t e = n - c < kPrefetchChunk ? n : c + kPrefetchChunk;
-    if (pf) pf->issue(c * 4, (e - c) * 4);
     int64_t i = c;
-    for (; i + 16 <= e; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));
+    for (; i + 16 <= e; i += 16) {
+      if (pf) pf->issue(i * 4, 64);
+      _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));
+    }
     if (i < e) {
       alignas(64) float buf[16] = {0};
       std::memcpy(buf, x + i, (e - i) * sizeof(float));
