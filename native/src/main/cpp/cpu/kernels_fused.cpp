@@ -58,9 +58,10 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
   // that op prefetch the linearly read inputs kPrefetchAheadBytes ahead (Note [Prefetch] in
   // kernels.h); cheap ops keep up with the hardware prefetcher and get none.
   const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
-  int prefetchAt = -1;   // the instruction that prefetches: the first transcendental one over full tiles
+  int prefetchAt = -1;   // the instruction that prefetches: the first unary transcendental one (a
+                         // mathTile; binary tiles take no prefetch) over full tiles
   for (int i = 0; i < numCode && stream && prefetchAt < 0; ++i)
-    if (isTranscendentalOp(code[i].op) && R[numIn + i].stride) prefetchAt = i;
+    if (isUnaryOp(code[i].op) && isTranscendentalOp(code[i].op) && R[numIn + i].stride) prefetchAt = i;
   int prefetchInputs[Prefetch::kMaxStreams], numPrefetch = 0;
   for (int r = 0; r < numIn && numPrefetch < Prefetch::kMaxStreams && prefetchAt >= 0; ++r)
     if (R[r].stride) prefetchInputs[numPrefetch++] = r;
