@@ -9,6 +9,7 @@
 #include "cpu/blas_threads.h"
 #include "cpu/gemm_library.h"
 #include "cpu/host_allocator.h"
+#include "cpu/kernels.h"
 
 #ifndef ADJOINT_VERSION
 #define ADJOINT_VERSION "dev"
@@ -71,6 +72,8 @@ void rawSgemm(int library, bool ta, bool tb, int64_t m, int64_t n, int64_t k, co
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
               (blasint)k, 1.f, a, (blasint)lda, b, (blasint)ldb, 0.f, c, (blasint)n);
 }
+
+std::string mathInfo() { return cpu::sleefStatus(); }
 
 // The limit, not OpenBLAS's current count, which Note [BLAS threads] changes gemm by gemm.
 int blasThreads() { return cpu::blasThreadLimit(); }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "adjoint/backend.h"
@@ -19,13 +20,45 @@ constexpr int64_t kParallelGrain = 32768;
 constexpr int kMaxFusedInputs = 32;
 constexpr int kMaxFusedCode = 64;
 
+// Note [Prefetch]: a transcendental tile computes for long enough that the hardware prefetcher,
+// which runs only a few lines ahead of the demand loads, leaves the core with too few reads in
+// flight, and a streamed 16M-float sin pass took the sum of its compute and memory times instead of
+// the larger one. So the tile that streams a big input (kernels_fused.cpp) hands the transcendental
+// tile the input `kPrefetchAheadBytes` further on, and that tile prefetches it a few lines at a time
+// (every kPrefetchChunk elements), spread over its compute, which keeps the reads in flight. A burst
+// at the start of the tile, or prefetches in the streaming-store loop, measured no better than none
+// (bench/RESULTS.md, "Engine-internal measurements").
+struct Prefetch {
+  static constexpr int kMaxStreams = 4;
+  const char* at[kMaxStreams];   // each stream's address for element 0 of the tile
+  int count = 0;
+  // Prefetches bytes [off, off + bytes) of every stream, one cache line at a time.
+  inline __attribute__((always_inline)) void issue(int64_t off, int64_t bytes) const {
+    for (int s = 0; s < count; ++s)
+      for (int64_t b = off; b < off + bytes; b += 64) __builtin_prefetch(at[s] + b);
+  }
+};
+constexpr int64_t kPrefetchAheadBytes = 8192;
+constexpr int64_t kPrefetchChunk = 64;
+
 // --- tiles: y[i] = op(x[i * sx]), sx in {0, 1}; never throw ------------------------------------
 // The values are op_math.h's (Note [Scalar semantics]). A tile given an op outside its family writes
-// nothing, so callers check the op first (runStep and fused() do).
-bool mathTile(int op, const float* x, float* y, int64_t n);     // Transcendental ops (libmvec); false for others
-bool mathTile(int op, const double* x, double* y, int64_t n);
-void unaryTile(int op, const float* x, float* y, int64_t n);     // every unary op
-void unaryTile(int op, const double* x, double* y, int64_t n);
+// nothing, so callers check the op first (runStep and fused() do). `pf` (may be null): lines to
+// prefetch while computing (Note [Prefetch]); only the transcendental tiles use it.
+// Transcendental ops (libmvec; float32 sin through SLEEF where loaded, Note [SLEEF]); false for others.
+bool mathTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf = nullptr);
+bool mathTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf = nullptr);
+void unaryTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf = nullptr);     // every unary op
+void unaryTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf = nullptr);
+
+// Note [SLEEF] (kernels_sleef.cpp): float32 sin on AVX-512 through SLEEF's u35 function when the
+// build found SLEEF and libsleef loads at run time; false (nothing written) for any other op or
+// where SLEEF is not active, and the caller uses libmvec. sleefActive() says which; sleefStatus() says why, for `adjoint info`.
+bool sleefTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf);
+bool sleefActive();
+std::string sleefStatus();
+// Tests only: turns the SLEEF path off (libmvec for everything) or back on where it loaded.
+void setSleefEnabled(bool enabled);
 // y[i] = a[i * sa] op b[i * sb] with sa, sb in {0, 1}
 void binaryTile(int op, const float* a, int sa, const float* b, int sb, float* y, int64_t n);
 void binaryTile(int op, const double* a, int sa, const double* b, int sb, double* y, int64_t n);

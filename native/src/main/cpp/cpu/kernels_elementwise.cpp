@@ -88,11 +88,11 @@ void binaryT(int op, const StepLayout& l, const T* a, const T* b, T* y) {
 
 }  // namespace
 
-ADJOINT_CLONES void unaryTile(int op, const float* x, float* y, int64_t n) {
-  if (!mathTile(op, x, y, n)) unaryBody(op, x, y, n);
+ADJOINT_CLONES void unaryTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf) {
+  if (!mathTile(op, x, y, n, pf)) unaryBody(op, x, y, n);
 }
-ADJOINT_CLONES void unaryTile(int op, const double* x, double* y, int64_t n) {
-  if (!mathTile(op, x, y, n)) unaryBody(op, x, y, n);
+ADJOINT_CLONES void unaryTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf) {
+  if (!mathTile(op, x, y, n, pf)) unaryBody(op, x, y, n);
 }
 ADJOINT_CLONES void binaryTile(int op, const float* a, int sa, const float* b, int sb, float* y, int64_t n) {
   binaryBody(op, a, sa, b, sb, y, n);
@@ -109,6 +109,15 @@ void fill(int dtype, double value, void* y, int64_t n) {
 }
 
 void unary(int op, int dtype, const void* x, void* y, int64_t n) {
+  // An output big enough to stream runs as a one-instruction fused step, which streams its stores
+  // (Note [Streaming stores]) and prefetches for a transcendental op (Note [Prefetch]).
+  if (n * (dtype == kFloat32 ? 4 : 8) >= streamingThresholdBytes()) {
+    StepLayout layout;
+    layout.shape = {n};
+    layout.strides = {{1}};
+    fused({FusedInstr{op, 0, -1, 0.0}}, layout, {x}, dtype, n, y);
+    return;
+  }
   if (dtype == kFloat32) unaryT(op, (const float*)x, (float*)y, n);
   else unaryT(op, (const double*)x, (double*)y, n);
 }

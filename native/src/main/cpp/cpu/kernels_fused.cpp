@@ -58,11 +58,21 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
   // Note [Streaming stores]: an output far bigger than the caches is written with non-temporal
   // stores (no read for ownership, no eviction of useful lines). With plain stores the output
   // writes come as a burst after each tile's compute, so memory and compute do not overlap;
-  // streamed, they do (bench/RESULTS.md, "Engine-internal measurements", has the figures; software
-  // prefetch of the next tile measured slower, so there is none). The last instruction then fills
-  // a scratch tile, which is streamed out. Tiles are aligned to absolute multiples of `tile`
-  // (4 KiB) so every streamed tile but a chunk's first and last starts on a cache line.
+  // streamed, they do (bench/RESULTS.md, "Engine-internal measurements", has the figures). The
+  // last instruction then fills a scratch tile, which is streamed out. Tiles are aligned to
+  // absolute multiples of `tile` (4 KiB) so every streamed tile but a chunk's first and last starts
+  // on a cache line. The reads are the other half: a streamed step with a transcendental op has
+  // that op prefetch the linearly read inputs kPrefetchAheadBytes ahead (Note [Prefetch] in
+  // kernels.h); cheap ops keep up with the hardware prefetcher and get none.
   const bool stream = (int64_t)(n * sizeof(T)) >= streamingThresholdBytes();
+  int prefetchAt = -1;   // the instruction that prefetches: the first unary transcendental one (a
+                         // mathTile; binary tiles take no prefetch) over full tiles
+  for (int i = 0; i < numCode && stream && prefetchAt < 0; ++i)
+    if (isUnaryOp(code[i].op) && isTranscendentalOp(code[i].op) && R[numIn + i].stride) prefetchAt = i;
+  int prefetchInputs[Prefetch::kMaxStreams], numPrefetch = 0;
+  for (int r = 0; r < numIn && numPrefetch < Prefetch::kMaxStreams && prefetchAt >= 0; ++r)
+    if (R[r].stride && (l.periods.empty() || l.periods[r] == 0)) prefetchInputs[numPrefetch++] = r;   // periodic: cached
+  const int64_t ahead = kPrefetchAheadBytes / (int64_t)sizeof(T);
   const int outScratch = stream ? scratchCount : -1;
   const int scratchTiles = scratchCount + (stream ? 1 : 0);
   const bool periodic = !l.periods.empty();
@@ -117,6 +127,9 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
         }
       }
       auto ptr = [&](int r) -> const T* { return r < numIn ? inputs[r] : sbase + R[r].scratch * tile; };
+      Prefetch pf;   // the same elements `ahead` further on, while they are still this range's
+      if (prefetchAt >= 0 && end + ahead <= hi)
+        for (int k = 0; k < numPrefetch; ++k) pf.at[pf.count++] = (const char*)(inputs[prefetchInputs[k]] + ahead);
       for (int i = 0; i < numCode; ++i) {
         const FusedInstr& f = code[i];
         const Reg& out = R[numIn + i];
@@ -126,7 +139,7 @@ void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std:
         if (f.op == OP_fill) {
           dst[0] = (T)f.scalar;
         } else if (f.b < 0) {
-          unaryTile(f.op, ptr(f.a), dst, m);
+          unaryTile(f.op, ptr(f.a), dst, m, i == prefetchAt && pf.count ? &pf : nullptr);
         } else {
           binaryTile(f.op, ptr(f.a), m == 1 ? 0 : R[f.a].stride, ptr(f.b), m == 1 ? 0 : R[f.b].stride, dst, m);
         }

@@ -1,4 +1,5 @@
-// Transcendental tiles (ops.def family Transcendental) through glibc's libmvec.
+// Transcendental tiles (ops.def family Transcendental) through glibc's libmvec (float32 sin through
+// SLEEF where it loads: Note [SLEEF] in kernels_sleef.cpp).
 //
 // Note [libmvec]: this file alone is compiled with __FAST_MATH__ defined (see native/CMakeLists.txt)
 // so glibc's <math.h> declares the SIMD variants of sinf/sin, cosf/cos, expf/exp, logf/log and
@@ -15,11 +16,21 @@ namespace cpu {
 namespace {
 
 template <class T>
-inline __attribute__((always_inline)) bool mathBody(int op, const T* x, T* y, int64_t n) {
+inline __attribute__((always_inline)) bool mathBody(int op, const T* x, T* y, int64_t n, const Prefetch* pf) {
+  // With prefetching, chunks of kPrefetchChunk elements (a multiple of every vector width, so the
+  // scalar remainder is the same last n % width elements as without) each issue their lines first.
   switch (op) {
-#define ADJOINT_TRANSCENDENTAL_OP(name)                                          \
-  case OP_##name:                                                                \
-    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = math::name(x[i]); \
+#define ADJOINT_TRANSCENDENTAL_OP(name)                                                      \
+  case OP_##name:                                                                            \
+    if (!pf) {                                                                               \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = math::name(x[i]);           \
+      return true;                                                                           \
+    }                                                                                        \
+    for (int64_t c = 0; c < n; c += kPrefetchChunk) {                                        \
+      const int64_t e = n - c < kPrefetchChunk ? n : c + kPrefetchChunk;                     \
+      pf->issue(c * (int64_t)sizeof(T), (e - c) * (int64_t)sizeof(T));                      \
+      _Pragma("omp simd") for (int64_t i = c; i < e; ++i) y[i] = math::name(x[i]);           \
+    }                                                                                        \
     return true;
 #include "adjoint/ops.def"
   }
@@ -28,8 +39,10 @@ inline __attribute__((always_inline)) bool mathBody(int op, const T* x, T* y, in
 
 }  // namespace
 
-ADJOINT_CLONES bool mathTile(int op, const float* x, float* y, int64_t n) { return mathBody(op, x, y, n); }
-ADJOINT_CLONES bool mathTile(int op, const double* x, double* y, int64_t n) { return mathBody(op, x, y, n); }
+ADJOINT_CLONES bool mathTile(int op, const float* x, float* y, int64_t n, const Prefetch* pf) {
+  return sleefTile(op, x, y, n, pf) || mathBody(op, x, y, n, pf);
+}
+ADJOINT_CLONES bool mathTile(int op, const double* x, double* y, int64_t n, const Prefetch* pf) { return mathBody(op, x, y, n, pf); }
 
 }  // namespace cpu
 }  // namespace adjoint

@@ -39,6 +39,7 @@ public final class Adjoint {
     return "Adjoint engine " + AdjointEngine.version() + "\n"
         + "BLAS:    " + AdjointEngine.blasInfo() + "\n"
         + "GEMM:    " + AdjointEngine.gemmInfo() + "\n"
+        + "math:    " + AdjointEngine.mathInfo() + "\n"
         + "threads: " + AdjointEngine.threads() + " engine, " + AdjointEngine.blasThreads() + " BLAS\n"
         + "CUDA:    " + cuda + "\n"
         + "         " + Engine.cudaProbe() + "\n"

@@ -68,6 +68,7 @@ void setHostCallback(HostCallback callback);
 // Engine-wide information and settings.
 std::string version();
 std::string blasInfo();          // OpenBLAS config string, core name, thread count
+std::string mathInfo();          // which vector math library the CPU's transcendental kernels use (Note [SLEEF])
 int blasThreads();
 void setBlasThreads(int n);      // at most n per gemm, chosen per shape by measurement
 void pinBlasThreads(int n);      // exactly n for every gemm OpenBLAS would thread (no per-shape choice)

@@ -47,6 +47,8 @@ public class AdjointEngine {
 
   public static native @StdString String blasInfo();
 
+  public static native @StdString String mathInfo();
+
   public static native int blasThreads();
 
   public static native void setBlasThreads(int n);
