@@ -4,7 +4,7 @@
 // [K, R, K], ...; Note [Step layout]). The innermost run decides the loop: a reduced innermost run is a contiguous
 // segment folded into one accumulator (float32 sums accumulate in double); a kept innermost run is a
 // vectorised row update of the output. Work splits across threads over the outermost kept run, or
-// over columns for [R, K], or into fixed-size chunks for a full reduction (fixed so the result does
+// over columns for [R, K] (in L1-sized column blocks), or into fixed-size chunks for a full reduction (fixed so the result does
 // not depend on the thread count).
 #include <cmath>
 #include <limits>
@@ -131,6 +131,22 @@ void reduceT(int op, const StepLayout& l, const T* x, T* y) {
     typename Acc<T>::type total = part[0];
     for (int64_t c = 1; c < chunks; ++c) total = isMax ? ((part[c] > total || part[c] != part[c]) ? part[c] : total) : total + part[c];
     y[0] = (T)total;
+  } else if (runs.size() == 2 && runs[0].reduced) {
+    // [R, K]: column blocks that stay in L1 while the R rows are added into them, so y is written
+    // once (not filled, then read and written again per row). Rows are added in order from the
+    // identity, as the general path does: the same bits.
+    const int64_t R = runs[0].n, K = runs[1].n;
+    constexpr int64_t kBlock = 2048;
+    pool.parallelFor(K, std::max<int64_t>(256, kParallelGrain / R), [&](int64_t lo, int64_t hi) {
+      for (int64_t b = lo; b < hi; b += kBlock) {
+        const int64_t e = std::min(hi, b + kBlock);
+        for (int64_t i = b; i < e; ++i) y[i] = identity;
+        for (int64_t r = 0; r < R; ++r) {
+          if (isMax) rowMax(y + b, x + r * K + b, e - b);
+          else rowSum(y + b, x + r * K + b, e - b);
+        }
+      }
+    });
   } else {
     for (int64_t i = 0; i < outN; ++i) y[i] = identity;
     const Run& first = runs[0];
@@ -140,11 +156,7 @@ void reduceT(int op, const StepLayout& l, const T* x, T* y) {
       pool.parallelFor(first.n, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, first.xStride)), [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) red.accumulate(1, x + i * first.xStride, y + i * first.yStride, 0, inner);
       });
-    } else if (runs.size() == 2) {   // [R, K]: split the columns
-      pool.parallelFor(inner, std::max<int64_t>(256, kParallelGrain / first.n), [&](int64_t lo, int64_t hi) {
-        red.accumulate(0, x, y, lo, hi);
-      });
-    } else {
+    } else {   // [R, K, ...] with three or more runs
       red.accumulate(0, x, y, 0, inner);
     }
   }
