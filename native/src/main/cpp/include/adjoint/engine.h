@@ -180,6 +180,10 @@ class Executable {
   void setOutput(int i, Buffer* buffer);    // optional: run writes there instead of allocating; must not alias an input
   void run();                               // throws Error; the executable stays usable afterwards
   Buffer* takeOutput(int i);                // ownership passes to the caller (freeBuffer)
+  // A whole call in one: io[0 .. numInputs()) are the inputs (as setInput), then run(), then
+  // io[numInputs() + k] receives takeOutput(k) for every output (none may be bound with setOutput).
+  // On an error nothing is taken. The binding's per-call path crosses into the engine once this way.
+  void runWith(Buffer** io);
 
   // Introspection for tests and benchmarks.
   int numSteps() const;                     // kernels launched per run after all passes

@@ -8,6 +8,9 @@ import dev.adjoint.Tensor;
 import dev.adjoint.Value;
 import dev.adjoint.engine.AdjointEngine;
 import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.bytedeco.javacpp.Pointer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -35,7 +38,7 @@ public final class Compiled implements AutoCloseable {
   private static final int MAX_IDLE = Math.max(2, Runtime.getRuntime().availableProcessors());
 
   private final AdjointEngine.Executable prototype;
-  private final ConcurrentLinkedQueue<AdjointEngine.Executable> idle = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Instance> idle = new ConcurrentLinkedQueue<>();
   private final AtomicInteger idleCount = new AtomicInteger();
   private final Feed[] feeds;
   private final Value structure;
@@ -54,8 +57,30 @@ public final class Compiled implements AutoCloseable {
   private static final int CLOSED = 1 << 30, FREED = 1 << 29, RUNS = FREED - 1;
   private final AtomicInteger state = new AtomicInteger();
   /** The common case of one run at a time takes and returns this instance without allocating. */
-  private final java.util.concurrent.atomic.AtomicReference<AdjointEngine.Executable> primary =
+  private final java.util.concurrent.atomic.AtomicReference<Instance> primary =
       new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * Note [One crossing]: a run crosses into the engine once ({@code Executable.runWith}): the inputs'
+   * buffer addresses are written into this instance's io block, a direct buffer in native memory, and
+   * the engine writes the outputs' addresses after them, which are wrapped in Java without a further
+   * native call. Before, a call of k inputs and m outputs made k + 1 + m JNI calls, and each output
+   * cost JavaCPP a JNI object allocation. The block and the holds array belong to the instance, which
+   * runs one call at a time (Note [Runs]), so a call allocates neither.
+   */
+  private static final class Instance {
+    final AdjointEngine.Executable exe;
+    final ByteBuffer io;
+    final long ioAddress;
+    final Storage[] held;
+
+    Instance(AdjointEngine.Executable exe, int numFeeds, int numOutputs) {
+      this.exe = exe;
+      this.io = ByteBuffer.allocateDirect(Math.max(1, numFeeds + numOutputs) * 8).order(ByteOrder.nativeOrder());
+      this.ioAddress = new Pointer(io).address();
+      this.held = new Storage[numFeeds];
+    }
+  }
 
   private Compiled(
       AdjointEngine.Executable exe, Feed[] feeds, Value structure, int numOutputs, long outputBytes,
@@ -79,8 +104,12 @@ public final class Compiled implements AutoCloseable {
     this.capturesParameters = caps;
     this.label = label;
     this.device = device;
+    int[] af = new int[feeds.length];
+    int n = 0;
+    for (Feed f : feeds) if (f instanceof Feed.Arg a) af[n++] = a.index();
+    this.argFeeds = java.util.Arrays.copyOf(af, n);
     INSTANCES.incrementAndGet();
-    primary.set(exe);
+    primary.set(new Instance(exe, feeds.length, numOutputs));
   }
 
   /**
@@ -125,61 +154,59 @@ public final class Compiled implements AutoCloseable {
 
   /** {@link #run} for a graph already entered ({@link #tryEnter}, {@link CompileCache#acquire}). */
   public Value runEntered(Tensor[] args) {
-    AdjointEngine.Executable exe = null;
-    Storage[] held = new Storage[feeds.length];
+    Instance inst = null;
+    Storage[] held = null;
     int numHeld = 0;
     boolean write = updatesParameters, read = capturesParameters;
     try {
-      for (Feed f : feeds) read |= f instanceof Feed.Arg a && args[a.index()] instanceof Parameter;
+      if (!read) for (int i : argFeeds) read |= args[i] instanceof Parameter;
       if (write) ParameterLock.lockWrite(label);
       else if (read) ParameterLock.lockRead();
       try {
         NativeMemory.reserve(outputBytes);
-        exe = takeInstance();
+        inst = takeInstance();
+        held = inst.held;
+        ByteBuffer io = inst.io;
         for (int i = 0; i < feeds.length; i++) {
           Storage s = feeds[i].storage(args);
-          if (!s.device.equals(device))
+          if (s.device != device && !s.device.equals(device))
             throw new AdjointException(
                 label + ": input " + i + " is on " + s.device + " but this graph was compiled for " + device);
           AdjointEngine.Buffer b = s.acquire();
           held[numHeld++] = s;
-          bind(exe, i, b);
+          io.putLong(i * 8, b.address());
         }
-        execute(exe);
+        execute(inst);
         // Output descriptors are fixed at compile time: the Storage is made without asking the engine.
         if (numOutputs == 1 && structure instanceof Tensor)
-          return Access.concrete(output(exe, 0));
+          return Access.concrete(outputs(inst)[0]);
+        Storage[] st = outputs(inst);
         List<Tensor> outs = new ArrayList<>(numOutputs);
-        for (int i = 0; i < numOutputs; i++) outs.add(Access.concrete(output(exe, i)));
+        for (int i = 0; i < numOutputs; i++) outs.add(Access.concrete(st[i]));
         return Structure.unflatten(structure, outs.iterator());
       } finally {
         if (write) ParameterLock.unlockWrite();
         else if (read) ParameterLock.unlockRead();
       }
     } finally {
-      for (int i = 0; i < numHeld; i++) held[i].release();
-      if (exe != null) returnInstance(exe);
+      for (int i = 0; i < numHeld; i++) {
+        held[i].release();
+        held[i] = null; // the instance must not keep a caller's tensor reachable until its next run
+      }
+      if (inst != null) returnInstance(inst);
       Reference.reachabilityFence(args);
-      Reference.reachabilityFence(held);
       leave();
     }
   }
 
-  // The native calls of a run, each turning an engine error into an AdjointException (as Engine.call does,
-  // without a lambda per call: this is the per-call path, W1 and W5 in bench/).
-  private static void bind(AdjointEngine.Executable exe, int i, AdjointEngine.Buffer b) {
-    try {
-      exe.setInput(i, b);
-    } catch (AdjointException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      throw new AdjointException(e.getMessage(), e);
-    }
-  }
+  /** The flattened-argument positions that feeds read ({@link Feed.Arg}): a Parameter there is read under the lock. */
+  private final int[] argFeeds;
 
-  private static void execute(AdjointEngine.Executable exe) {
+  // The native call of a run, turning an engine error into an AdjointException (as Engine.call does,
+  // without a lambda per call: this is the per-call path, W1 and W5 in bench/).
+  private static void execute(Instance inst) {
     try {
-      exe.run();
+      inst.exe.runWith(inst.ioAddress);
     } catch (RuntimeException e) {
       Throwable cause = HostFunctions.takeFailure();
       if (cause == null) throw e instanceof AdjointException ae ? ae : new AdjointException(e.getMessage(), e);
@@ -189,17 +216,27 @@ public final class Compiled implements AutoCloseable {
     }
   }
 
-  private Storage output(AdjointEngine.Executable exe, int k) {
-    AdjointEngine.Buffer b;
+  /**
+   * The outputs runWith wrote into {@code inst}'s io block, each owned by a Storage; if any cannot be
+   * wrapped, every one of them is freed before the error goes on (none is left to leak).
+   */
+  private Storage[] outputs(Instance inst) {
+    Storage[] out = new Storage[numOutputs];
+    int k = 0;
     try {
-      b = exe.takeOutput(k);
-    } catch (AdjointException e) {
+      for (; k < numOutputs; k++) out[k] = output(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + k) * 8)), k);
+      return out;
+    } catch (RuntimeException | Error e) {
+      for (int i = 0; i < k; i++) out[i].close();
+      for (int i = k; i < numOutputs; i++) AdjointEngine.freeBuffer(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + i) * 8)));
       throw e;
-    } catch (RuntimeException e) {
-      throw new AdjointException(e.getMessage(), e);
     }
+  }
+
+  private Storage output(AdjointEngine.Buffer b, int k) {
     if (!outputsVerified) verifyOutput(b, k);
-    return new Storage(b, outDtypes[k], outShapes[k].clone(), device, outBytes[k]);
+    // The shape array is shared by every output k of this graph: shapes are never modified (Tensor.shape() copies).
+    return new Storage(b, outDtypes[k], outShapes[k], device, outBytes[k]);
   }
 
   /** Once per graph: the engine's output descriptors are the traced ones (a mismatch is an engine bug). */
@@ -234,22 +271,22 @@ public final class Compiled implements AutoCloseable {
     if (state.decrementAndGet() == CLOSED && state.compareAndSet(CLOSED, CLOSED | FREED)) freeInstances();
   }
 
-  private AdjointEngine.Executable takeInstance() {
-    AdjointEngine.Executable p = primary.getAndSet(null);
+  private Instance takeInstance() {
+    Instance p = primary.getAndSet(null);
     if (p != null) return p;
-    AdjointEngine.Executable e = idle.poll();
+    Instance e = idle.poll();
     if (e != null) {
       idleCount.decrementAndGet();
       return e;
     }
-    AdjointEngine.Executable fresh = Engine.call(() -> new AdjointEngine.Executable(prototype));
+    Instance fresh = new Instance(Engine.call(() -> new AdjointEngine.Executable(prototype)), feeds.length, numOutputs);
     INSTANCES.incrementAndGet();
     return fresh;
   }
 
-  private void returnInstance(AdjointEngine.Executable e) {
+  private void returnInstance(Instance e) {
     if (primary.compareAndSet(null, e)) return;
-    if (e != prototype && idleCount.get() >= MAX_IDLE) {
+    if (e.exe != prototype && idleCount.get() >= MAX_IDLE) {
       freeInstance(e);
       return;
     }
@@ -258,15 +295,15 @@ public final class Compiled implements AutoCloseable {
   }
 
   private void freeInstances() {
-    AdjointEngine.Executable p = primary.getAndSet(null);
+    Instance p = primary.getAndSet(null);
     if (p != null) freeInstance(p);
-    for (AdjointEngine.Executable e; (e = idle.poll()) != null; ) freeInstance(e);
+    for (Instance e; (e = idle.poll()) != null; ) freeInstance(e);
     // The prototype's program is shared (shared_ptr) with the instances: freeing it last is not needed,
     // but it is always among the idle ones once no run is in flight.
   }
 
-  private static void freeInstance(AdjointEngine.Executable e) {
-    e.close();
+  private static void freeInstance(Instance e) {
+    e.exe.close();
     INSTANCES.decrementAndGet();
   }
 
