@@ -88,7 +88,8 @@ TEST(run_errors_leave_executable_usable) {
   freeBuffer(wrongShape);
 }
 
-// runWith: inputs in, outputs out, in one call; an error takes nothing and leaves no input bound.
+// runWith: inputs in, outputs out (fresh or into given buffers), in one call; an error takes nothing
+// and leaves nothing bound.
 TEST(run_with_in_one_call) {
   Graph g;
   Shape s{2, 3};
@@ -117,7 +118,26 @@ TEST(run_with_in_one_call) {
   CHECK(bad[2] == nullptr && bad[3] == nullptr);
   CHECK_THROWS(ex.run(), "input 0 was not set");   // runWith's inputs were bound for its call only
   CHECK_THROWS(ex.takeOutput(0), "not available");
-  Buffer* bound = newBuffer(0, kFloat32, s.data(), 2);
+  // A given output buffer is written for this call only; an aliasing or mismatched one is refused.
+  Buffer* given = newBuffer(0, kFloat32, s.data(), 2);
+  Buffer* io1[4] = {a, a, nullptr, given};
+  ex.runWith(io1);
+  CHECK(io1[3] == given && io1[2] && io1[2] != given);
+  float prod[6];
+  given->copyToHost(prod, sizeof prod);
+  CHECK(prod[5] == 36);
+  freeBuffer(io1[2]);
+  Buffer* alias[4] = {a, a, a, nullptr};
+  CHECK_THROWS(ex.runWith(alias), "must not alias an input");
+  CHECK(alias[3] == nullptr);
+  Buffer* mismatch[4] = {a, a, wrong, nullptr};
+  CHECK_THROWS(ex.runWith(mismatch), "output 0: expected Float32 [2, 3], got Float64 [2, 3]");
+  Buffer* io2[4] = {a, a, nullptr, nullptr};   // nothing stays bound from the calls before
+  ex.runWith(io2);
+  CHECK(io2[2] && io2[3] && io2[3] != given);
+  freeBuffer(io2[2]);
+  freeBuffer(io2[3]);
+  Buffer* bound = given;
   ex.setOutput(0, bound);
   Buffer* io[4] = {a, a, nullptr, nullptr};
   CHECK_THROWS(ex.runWith(io), "runWith: output 0 is bound with setOutput");

@@ -47,6 +47,8 @@ public final class Compiled implements AutoCloseable {
   private final DType[] outDtypes;
   private final long[][] outShapes;
   private final long[] outBytes;
+  /** Per output, the pool of its blocks when it is small enough (Note [Output blocks]), else null. */
+  private final Storage.BlockPool[] pools;
   private final boolean updatesParameters, capturesParameters;
   private final String label;
   final Device device;
@@ -73,9 +75,12 @@ public final class Compiled implements AutoCloseable {
     final ByteBuffer io;
     final long ioAddress;
     final Storage[] held;
+    /** Per output, the pooled block this run writes into (Note [Output blocks] in Storage), or null. */
+    final Storage.Block[] taken;
 
     Instance(AdjointEngine.Executable exe, int numFeeds, int numOutputs) {
       this.exe = exe;
+      this.taken = new Storage.Block[numOutputs];
       this.io = ByteBuffer.allocateDirect(Math.max(1, numFeeds + numOutputs) * 8).order(ByteOrder.nativeOrder());
       this.ioAddress = new Pointer(io).address();
       this.held = new Storage[numFeeds];
@@ -104,6 +109,9 @@ public final class Compiled implements AutoCloseable {
     this.capturesParameters = caps;
     this.label = label;
     this.device = device;
+    this.pools = new Storage.BlockPool[leaves.size()];
+    if (device == Device.CPU)
+      for (int i = 0; i < pools.length; i++) if (outBytes[i] <= Storage.MAX_POOLED_BYTES) pools[i] = new Storage.BlockPool();
     int[] af = new int[feeds.length];
     int n = 0;
     for (Feed f : feeds) if (f instanceof Feed.Arg a) af[n++] = a.index();
@@ -176,6 +184,11 @@ public final class Compiled implements AutoCloseable {
           held[numHeld++] = s;
           io.putLong(i * 8, b.address());
         }
+        for (int k = 0; k < numOutputs; k++) {
+          Storage.Block blk = pools[k] == null ? null : pools[k].take();
+          inst.taken[k] = blk;
+          io.putLong((feeds.length + k) * 8, blk == null ? 0 : blk.buffer.address());
+        }
         execute(inst);
         // Output descriptors are fixed at compile time: the Storage is made without asking the engine.
         if (numOutputs == 1 && structure instanceof Tensor)
@@ -193,7 +206,17 @@ public final class Compiled implements AutoCloseable {
         held[i].release();
         held[i] = null; // the instance must not keep a caller's tensor reachable until its next run
       }
-      if (inst != null) returnInstance(inst);
+      if (inst != null) {
+        // Blocks still here were not handed to a storage (the run failed): back to their pools.
+        for (int k = 0; k < numOutputs; k++) {
+          Storage.Block blk = inst.taken[k];
+          if (blk != null) {
+            inst.taken[k] = null;
+            blk.pool.give(blk);
+          }
+        }
+        returnInstance(inst);
+      }
       Reference.reachabilityFence(args);
       leave();
     }
@@ -224,18 +247,28 @@ public final class Compiled implements AutoCloseable {
     Storage[] out = new Storage[numOutputs];
     int k = 0;
     try {
-      for (; k < numOutputs; k++) out[k] = output(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + k) * 8)), k);
+      for (; k < numOutputs; k++) {
+        Storage.Block blk = inst.taken[k];
+        if (blk != null) { // written into a pooled block: a fresh storage lends it
+          out[k] = new Storage(blk, outDtypes[k], outShapes[k], device);
+          inst.taken[k] = null;
+        } else {
+          out[k] = output(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + k) * 8)), k);
+        }
+      }
       return out;
     } catch (RuntimeException | Error e) {
       for (int i = 0; i < k; i++) out[i].close();
-      for (int i = k; i < numOutputs; i++) AdjointEngine.freeBuffer(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + i) * 8)));
-      throw e;
+      for (int i = k; i < numOutputs; i++)
+        if (inst.taken[i] == null) AdjointEngine.freeBuffer(new AdjointEngine.Buffer(inst.io.getLong((feeds.length + i) * 8)));
+      throw e; // taken blocks go back to their pools in runEntered
     }
   }
 
   private Storage output(AdjointEngine.Buffer b, int k) {
     if (!outputsVerified) verifyOutput(b, k);
     // The shape array is shared by every output k of this graph: shapes are never modified (Tensor.shape() copies).
+    if (pools[k] != null) return new Storage(new Storage.Block(b, outBytes[k], pools[k]), outDtypes[k], outShapes[k], device);
     return new Storage(b, outDtypes[k], outShapes[k], device, outBytes[k]);
   }
 
@@ -295,6 +328,7 @@ public final class Compiled implements AutoCloseable {
   }
 
   private void freeInstances() {
+    for (Storage.BlockPool pool : pools) if (pool != null) pool.close();
     Instance p = primary.getAndSet(null);
     if (p != null) freeInstance(p);
     for (Instance e; (e = idle.poll()) != null; ) freeInstance(e);
