@@ -192,7 +192,7 @@ public final class Compiled implements AutoCloseable {
         execute(inst);
         // Output descriptors are fixed at compile time: the Storage is made without asking the engine.
         if (numOutputs == 1 && structure instanceof Tensor)
-          return Access.concrete(outputs(inst)[0]);
+          return Access.concrete(onlyOutput(inst));
         Storage[] st = outputs(inst);
         List<Tensor> outs = new ArrayList<>(numOutputs);
         for (int i = 0; i < numOutputs; i++) outs.add(Access.concrete(st[i]));
@@ -236,6 +236,23 @@ public final class Compiled implements AutoCloseable {
       if (cause instanceof AdjointException ae && ae.getMessage().startsWith("host callback"))
         throw new AdjointException(ae.getMessage(), ae);
       throw new AdjointException("host callback failed: " + cause, cause);
+    }
+  }
+
+  /** {@link #outputs} for a graph of one output, without the array. */
+  private Storage onlyOutput(Instance inst) {
+    Storage.Block blk = inst.taken[0];
+    if (blk != null) {
+      Storage st = new Storage(blk, outDtypes[0], outShapes[0], device);
+      inst.taken[0] = null;
+      return st;
+    }
+    long address = inst.io.getLong(feeds.length * 8);
+    try {
+      return output(new AdjointEngine.Buffer(address), 0);
+    } catch (RuntimeException | Error e) {
+      AdjointEngine.freeBuffer(new AdjointEngine.Buffer(address));
+      throw e;
     }
   }
 
