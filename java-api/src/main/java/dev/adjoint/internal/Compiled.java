@@ -52,8 +52,12 @@ public final class Compiled implements AutoCloseable {
   private final boolean updatesParameters, capturesParameters;
   private final String label;
   final Device device;
-  /** Last use by a call that bypassed the cache (CompileCache.touch); racy on purpose, a recency hint. */
-  volatile long lastUse;
+  /**
+   * Last use by a call that bypassed the cache (CompileCache.touch); racy on purpose, a recency hint:
+   * a plain field, since a volatile write is a full fence on every call of the per-call path, and an
+   * eviction that reads a stale stamp only picks a less good victim (a closed graph is never run).
+   */
+  long lastUse;
 
   // Lifecycle: runs in flight, plus CLOSED once close() was called, plus FREED once the instances are.
   private static final int CLOSED = 1 << 30, FREED = 1 << 29, RUNS = FREED - 1;

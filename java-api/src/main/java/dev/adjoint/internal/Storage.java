@@ -69,7 +69,9 @@ public final class Storage implements AutoCloseable {
     this.bytes = block.bytes;
     this.cleanable = null;
     this.block = block;
-    block.inUse.set(true);
+    // A release store, no fence: the Cleaner reads the flag only after the GC found the block
+    // unreachable, which orders it after every store of the thread that dropped it.
+    block.inUse.lazySet(true);
     LIVE.incrementAndGet();
   }
 
@@ -149,18 +151,26 @@ public final class Storage implements AutoCloseable {
     for (;;) {
       int s = state.get();
       if ((s & CLOSED) != 0) return;
-      if (state.compareAndSet(s, s | CLOSED)) {
-        if ((s & HOLDS) == 0) free();
-        return;
+      if ((s & HOLDS) == 0) { // not held: closed and freed in one step
+        if (state.compareAndSet(s, CLOSED | FREED)) {
+          freeNow();
+          return;
+        }
+      } else if (state.compareAndSet(s, s | CLOSED)) {
+        return; // the last release frees it
       }
     }
   }
 
   private void free() {
-    if (!state.compareAndSet(CLOSED, CLOSED | FREED)) return;
+    if (state.compareAndSet(CLOSED, CLOSED | FREED)) freeNow();
+  }
+
+  /** Frees (or, for a pooled block, gives back) the buffer; called once, by whoever set FREED. */
+  private void freeNow() {
     if (block != null) {
       LIVE.decrementAndGet();
-      block.inUse.set(false);
+      block.inUse.lazySet(false);
       block.pool.give(block);
       return;
     }
