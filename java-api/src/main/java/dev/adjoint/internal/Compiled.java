@@ -198,9 +198,9 @@ public final class Compiled implements AutoCloseable {
         if (numOutputs == 1 && structure instanceof Tensor)
           return Access.concrete(onlyOutput(inst));
         Storage[] st = outputs(inst);
-        List<Tensor> outs = new ArrayList<>(numOutputs);
-        for (int i = 0; i < numOutputs; i++) outs.add(Access.concrete(st[i]));
-        return Structure.unflatten(structure, outs.iterator());
+        Tensor[] outs = new Tensor[numOutputs];
+        for (int i = 0; i < numOutputs; i++) outs[i] = Access.concrete(st[i]);
+        return Structure.unflatten(structure, outs);
       } finally {
         if (write) ParameterLock.unlockWrite();
         else if (read) ParameterLock.unlockRead();
