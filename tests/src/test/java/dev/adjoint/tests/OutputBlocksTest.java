@@ -124,6 +124,43 @@ class OutputBlocksTest {
     }
   }
 
+  /** Results made on some threads and closed on others: blocks cross threads, every value stays right. */
+  @Test
+  void resultsClosedOnOtherThreads() throws Exception {
+    Cell twice = Cell.of(1, in -> Ops.mul(in[0], 2));
+    java.util.concurrent.BlockingQueue<Object[]> queue = new java.util.concurrent.ArrayBlockingQueue<>(64);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+      for (int p = 0; p < 2; p++) {
+        final int base = 1000 * p;
+        fs.add(pool.submit(() -> {
+          for (int i = 0; i < 3000; i++)
+            try (Tensor x = vec(base + i, -(base + i))) {
+              queue.put(new Object[] {twice.apply(x), (float) (base + i)});
+            }
+          return null;
+        }));
+      }
+      for (int c = 0; c < 2; c++)
+        fs.add(pool.submit(() -> {
+          for (int i = 0; i < 3000; i++) {
+            Object[] item = queue.take();
+            try (Tensor y = (Tensor) item[0]) {
+              float v = (Float) item[1];
+              float[] got = y.toFloatArray();
+              if (got[0] != 2 * v || got[1] != -2 * v)
+                throw new AssertionError("got " + java.util.Arrays.toString(got) + " for " + v);
+            }
+          }
+          return null;
+        }));
+      for (java.util.concurrent.Future<?> f : fs) f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void aFailedRunGivesItsBlocksBack() {
     AtomicBoolean fail = new AtomicBoolean();
