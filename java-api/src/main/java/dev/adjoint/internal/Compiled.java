@@ -10,16 +10,16 @@ import dev.adjoint.engine.AdjointEngine;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import org.bytedeco.javacpp.Pointer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * A traced graph compiled by the engine: bound to its inputs' feeds and its output structure. A call is
- * one native run; the engine allocates only the returned tensors.
+ * one native run (Note [One crossing]); the engine allocates only the returned tensors, and not even those
+ * when a small output's pooled block is free (Note [Output blocks] in Storage).
  *
  * <p>Note [Runs]: a run takes no lock on this object. It takes an idle engine instance of the compiled
  * program (or makes one: Note [Instances] in executable.cpp), so concurrent calls from several threads
