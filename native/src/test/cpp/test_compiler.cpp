@@ -273,6 +273,41 @@ TEST(fused_periodic_inputs_equal_unfused) {
       }
     }
   setThreads(before);
+
+// Note [One-element fused steps]: a fused chain on one element (shapes [] and [1]) gives the bits of
+// the same graph compiled without passes (one plain kernel per op), transcendental ops and constants
+// included.
+TEST(fused_one_element_equals_unfused) {
+  for (int dt : {kFloat32, kFloat64})
+    for (Shape s : {Shape{}, Shape{1}})
+      for (double xv : {0.3, -2.5, 3.14159}) {
+        std::vector<double> outs;
+        for (bool passes : {true, false}) {
+          Graph g;
+          int x = g.addInput(dt, s.data(), (int)s.size());
+          int y = g.addInput(dt, s.data(), (int)s.size());
+          int v = binary(g, OP_sub, unary(g, OP_sin, x), unary(g, OP_cos, y));
+          v = binary(g, OP_mul, v, fill(g, dt, {}, 1.7));
+          v = binary(g, OP_add, unary(g, OP_tanh, v), unary(g, OP_exp, unary(g, OP_neg, binary(g, OP_mul, x, y))));
+          v = binary(g, OP_div, v, binary(g, OP_add, unary(g, OP_square, y), fill(g, dt, {}, 0.5)));
+          g.addOutput(v);
+          setOptimize(passes);
+          Executable ex(g, 0);
+          setOptimize(true);
+          if (passes) CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("fused") != std::string::npos, ex.describe());
+          else CHECK_MSG(ex.describe().find("fused") == std::string::npos, ex.describe());
+          Host hx(s, {xv}), hy(s, {0.7 - xv});
+          std::vector<Buffer*> ins{t::upload(hx, dt), t::upload(hy, dt)};
+          ex.setInput(0, ins[0]);
+          ex.setInput(1, ins[1]);
+          ex.run();
+          Buffer* o = ex.takeOutput(0);
+          outs.push_back(t::download(o).v.at(0));
+          freeBuffer(o);
+          for (Buffer* b : ins) freeBuffer(b);
+        }
+        CHECK_MSG(std::memcmp(&outs[1], &outs[0], sizeof(double)) == 0, outs[0] << " fused, " << outs[1] << " unfused");
+      }
 }
 
 // sum over i < 32 of x * (2 + i), summed pairwise as a tree, x of shape [8]: every product is live at

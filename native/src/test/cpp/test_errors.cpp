@@ -88,6 +88,64 @@ TEST(run_errors_leave_executable_usable) {
   freeBuffer(wrongShape);
 }
 
+// runWith: inputs in, outputs out (fresh or into given buffers), in one call; an error takes nothing
+// and leaves nothing bound.
+TEST(run_with_in_one_call) {
+  Graph g;
+  Shape s{2, 3};
+  int x = g.addInput(kFloat32, s.data(), 2), y = g.addInput(kFloat32, s.data(), 2);
+  int in[2] = {x, y};
+  g.addOutput(g.addNode(OP_add, in, 2, nullptr, 0, 0));
+  g.addOutput(g.addNode(OP_mul, in, 2, nullptr, 0, 0));
+  Executable ex(g, 0);
+  Buffer* a = newBuffer(0, kFloat32, s.data(), 2);
+  Buffer* wrong = newBuffer(0, kFloat64, s.data(), 2);
+  float v[6] = {1, 2, 3, 4, 5, 6};
+  a->copyFromHost(v, sizeof v);
+  for (int r = 0; r < 3; ++r) {
+    Buffer* io[4] = {a, a, nullptr, nullptr};
+    ex.runWith(io);
+    CHECK(io[2] && io[3] && io[2] != io[3]);
+    float sum[6], prod[6];
+    io[2]->copyToHost(sum, sizeof sum);
+    io[3]->copyToHost(prod, sizeof prod);
+    CHECK(sum[5] == 12 && prod[5] == 36 && sum[0] == 2 && prod[0] == 1);
+    freeBuffer(io[2]);
+    freeBuffer(io[3]);
+  }
+  Buffer* bad[4] = {a, wrong, nullptr, nullptr};
+  CHECK_THROWS(ex.runWith(bad), "input 1: expected Float32 [2, 3], got Float64 [2, 3]");
+  CHECK(bad[2] == nullptr && bad[3] == nullptr);
+  CHECK_THROWS(ex.run(), "input 0 was not set");   // runWith's inputs were bound for its call only
+  CHECK_THROWS(ex.takeOutput(0), "not available");
+  // A given output buffer is written for this call only; an aliasing or mismatched one is refused.
+  Buffer* given = newBuffer(0, kFloat32, s.data(), 2);
+  Buffer* io1[4] = {a, a, nullptr, given};
+  ex.runWith(io1);
+  CHECK(io1[3] == given && io1[2] && io1[2] != given);
+  float prod[6];
+  given->copyToHost(prod, sizeof prod);
+  CHECK(prod[5] == 36);
+  freeBuffer(io1[2]);
+  Buffer* alias[4] = {a, a, a, nullptr};
+  CHECK_THROWS(ex.runWith(alias), "must not alias an input");
+  CHECK(alias[3] == nullptr);
+  Buffer* mismatch[4] = {a, a, wrong, nullptr};
+  CHECK_THROWS(ex.runWith(mismatch), "output 0: expected Float32 [2, 3], got Float64 [2, 3]");
+  Buffer* io2[4] = {a, a, nullptr, nullptr};   // nothing stays bound from the calls before
+  ex.runWith(io2);
+  CHECK(io2[2] && io2[3] && io2[3] != given);
+  freeBuffer(io2[2]);
+  freeBuffer(io2[3]);
+  Buffer* bound = given;
+  ex.setOutput(0, bound);
+  Buffer* io[4] = {a, a, nullptr, nullptr};
+  CHECK_THROWS(ex.runWith(io), "runWith: output 0 is bound with setOutput");
+  freeBuffer(bound);
+  freeBuffer(a);
+  freeBuffer(wrong);
+}
+
 TEST(buffer_and_device_errors) {
   Shape s{2, 2};
   Buffer* b = newBuffer(0, kFloat32, s.data(), 2);

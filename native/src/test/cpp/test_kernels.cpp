@@ -202,6 +202,13 @@ TEST(matmul_transposes_batches) {
   cases.push_back({{3, 5}, {5, 0}, false, false});
   cases.push_back({{1, 1}, {1, 1}, true, true});
   cases.push_back({{65, 130}, {130, 33}, false, false});
+  // Either side of Note [Tiny gemm]'s bound (512 multiply-adds: computed directly, then OpenBLAS).
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (int64_t k : {8, 9}) {
+        Shape a = ta ? Shape{k, 8} : Shape{8, k}, b = tb ? Shape{8, k} : Shape{k, 8};
+        cases.push_back({a, b, (bool)ta, (bool)tb});
+      }
   for (int dt : kDtypes)
     for (auto& c : cases) {
       Host a = t::random(c.a, rng), b = t::random(c.b, rng);

@@ -175,6 +175,27 @@ Buffer* Executable::takeOutput(int i) {
   return impl_->ownOutputs[i].release();
 }
 
+void Executable::runWith(Buffer** io) {
+  Impl& x = *impl_;
+  const size_t ni = x.inputs.size(), no = x.outputDescs.size();
+  for (size_t k = 0; k < no; ++k)
+    if (x.boundOutputs[k]) fail("runWith: output ", k, " is bound with setOutput; runWith returns fresh outputs");
+  // The buffers are borrowed for this call only: unbound again however it ends, so that no later run
+  // of this instance can read or write a buffer Java has freed since.
+  struct Unbind {
+    Impl& x;
+    ~Unbind() {
+      std::fill(x.inputs.begin(), x.inputs.end(), nullptr);
+      std::fill(x.boundOutputs.begin(), x.boundOutputs.end(), nullptr);
+    }
+  } unbind{x};
+  for (size_t i = 0; i < ni; ++i) x.inputs[i] = io[i];
+  for (size_t k = 0; k < no; ++k) x.boundOutputs[k] = io[ni + k];   // checked by run(), as setOutput's
+  run();
+  for (size_t k = 0; k < no; ++k)
+    if (!io[ni + k]) io[ni + k] = x.ownOutputs[k].release();
+}
+
 int Executable::numSteps() const { return (int)impl_->program().steps.size(); }
 int64_t Executable::arenaBytes() const { return impl_->program().arenaBytes; }
 int64_t Executable::runAllocations() const { return impl_->runAllocations; }

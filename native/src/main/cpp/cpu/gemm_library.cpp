@@ -12,7 +12,8 @@
 // would make two runs of the same program differ in their bits. Each library's own thread count is
 // still chosen per shape by measurement (Note [BLAS threads]); dnnl_sgemm's results do not depend on
 // its thread count (checked on the workloads' shapes, test_gemm_library.cpp).
-// ADJOINT_GEMM=openblas (or Adjoint.setGemm) turns oneDNN off; =onednn sends every float32 gemm to it.
+// ADJOINT_GEMM=openblas (or Adjoint.setGemm) turns oneDNN off; =onednn sends every float32 gemm to it
+// but the tiny ones (at most 512 multiply-adds), which the engine computes itself (Note [Tiny gemm]).
 //
 // Loading: libdnnl.so.3 (with its libgomp.so.1) comes from the org.bytedeco:dnnl platform jar, which
 // JavaCPP unpacks into its cache; the engine opens it with dlopen (never linked: a build or a user
@@ -167,7 +168,7 @@ std::string gemmLibraryInfo() {
   if (mode == 1) return "OpenBLAS for every gemm (ADJOINT_GEMM=openblas or Adjoint.setGemm)";
   if (gState != State::kReady) return "OpenBLAS for every gemm: oneDNN unavailable (" + gWhy + ")";
   std::string s = "oneDNN " + gVersion + " (" + gPath + ") for float32 gemms";
-  s += mode == 2 ? " (every one: ADJOINT_GEMM=onednn)" : " with m*n*k >= 32768";
+  s += mode == 2 ? " (every one above 512 multiply-adds: ADJOINT_GEMM=onednn)" : " with m*n*k >= 32768";
   return s + ", OpenBLAS for the rest and float64";
 }
 

@@ -180,6 +180,10 @@ void* hostAllocate(size_t bytes) {
   }
 }
 void hostRelease(void* ptr) { cache().release(ptr); }
+void hostReleaseSized(void* ptr, size_t bytes) {
+  if (bytes < kCacheMinBytes) std::free(ptr);   // smallAllocate's aligned_alloc
+  else cache().release(ptr);
+}
 void hostEmptyCache() { cache().emptyCache(); }
 int64_t hostCachedBytes() { return cache().cachedBytes(); }
 int64_t hostCacheLimit() { return cache().limit(); }

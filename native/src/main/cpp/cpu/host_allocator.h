@@ -27,6 +27,10 @@ constexpr size_t kCacheMinBytes = 256 << 10;
 
 void* hostAllocate(size_t bytes);   // throws Error when out of memory
 void hostRelease(void* ptr);
+// hostRelease for a block whose requested size is known (a Buffer's): a small block (below
+// kCacheMinBytes, so never in the cache's map) goes straight to free, without the cache's lock and
+// lookup that hostRelease needs to tell the two kinds apart. Only for blocks from hostAllocate(bytes).
+void hostReleaseSized(void* ptr, size_t bytes);
 void hostEmptyCache();
 int64_t hostCachedBytes();
 int64_t hostCacheLimit();

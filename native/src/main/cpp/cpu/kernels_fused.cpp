@@ -28,8 +28,28 @@ struct Reg {
   int scratch;    // scratch register holding it, or -1 for a step input
 };
 
+// Note [One-element fused steps]: a step of one element (scalars, shape [1]: the per-call workload
+// W5 in bench/) runs its code on one value per register, calling the same tile functions with a
+// length of 1 as the tiled loop below would, so the bits are the same; it skips the register
+// allocation, the scratch tiles and the parallelFor, which cost several times the arithmetic there.
+template <class T>
+void fusedOne(const std::vector<FusedInstr>& code, const std::vector<const void*>& in, T* y) {
+  const int numIn = (int)in.size(), numCode = (int)code.size();
+  T v[kMaxFusedInputs + kMaxFusedCode];
+  for (int r = 0; r < numIn; ++r) v[r] = *(const T*)in[r];
+  for (int i = 0; i < numCode; ++i) {
+    const FusedInstr& f = code[i];
+    T* dst = v + numIn + i;
+    if (f.op == OP_fill) *dst = (T)f.scalar;
+    else if (f.b < 0) unaryTile(f.op, v + f.a, dst, 1);
+    else binaryTile(f.op, v + f.a, 0, v + f.b, 0, dst, 1);
+  }
+  *y = v[numIn + numCode - 1];
+}
+
 template <class T>
 void fusedT(const std::vector<FusedInstr>& code, const StepLayout& l, const std::vector<const void*>& in, int64_t n, T* y) {
+  if (n == 1) return fusedOne(code, in, y);   // Note [One-element fused steps]
   const int numIn = (int)in.size();
   const int numCode = (int)code.size();
   const int64_t tile = kTileBytes / (int64_t)sizeof(T);

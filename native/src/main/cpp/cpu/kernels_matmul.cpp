@@ -41,8 +41,36 @@ void checkBlas(const Gemm& g, const TensorDesc& da, const TensorDesc& db, const 
        ", the largest size OpenBLAS accepts (its int arguments are 32-bit) on the CPU");
 }
 
+// Note [Tiny gemm]: a gemm of a few hundred multiply-adds (the tutorial's 2x3 @ 3x3, per-call
+// workloads W1 in bench/) costs OpenBLAS several hundred nanoseconds of dispatch, argument checks,
+// packing and its buffer pool's lock, some twenty times the arithmetic. Up to kTinyGemm
+// multiply-adds the product is computed here, directly from the strided operands, accumulating in
+// double (rounded to T once); C is read only when beta is not 0, as in BLAS. Larger products go to OpenBLAS.
+constexpr int64_t kTinyGemm = 512;
+
+template <class T>
+void tinyGemm(const Gemm& g, const T* a, const T* b, T* c) {
+  const int64_t ldc = std::max<int64_t>(1, g.n);
+  for (int64_t i = 0; i < g.m; ++i)
+    for (int64_t j = 0; j < g.n; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < g.k; ++p) {
+        double x = g.ta ? a[p * g.lda + i] : a[i * g.lda + p];
+        double y = g.tb ? b[j * g.ldb + p] : b[p * g.ldb + j];
+        acc += x * y;
+      }
+      // Rounded as the unfolded graph rounds: the product to T, then times alpha in T, then plus C,
+      // so that a folded update (Note [GEMM updates]) equals the unfolded one, as with OpenBLAS.
+      T v = (T)acc;
+      if (g.alpha != 1) v = (T)((T)g.alpha * v);
+      T& out = c[i * ldc + j];
+      out = g.beta == 0 ? v : (T)(v + (T)g.beta * out);
+    }
+}
+
 template <class T>
 void gemm(const Gemm& g, const T* a, const T* b, T* c) {
+  if ((double)g.m * (double)g.n * (double)g.k <= (double)kTinyGemm) return tinyGemm(g, a, b, c);   // Note [Tiny gemm]
   GemmLibrary lib = gemmLibraryFor(g.m, g.n, g.k, (int)sizeof(T));        // Note [GEMM library]
   BlasThreadChoice threads(g.m, g.n, g.k, g.ta, g.tb, (int)sizeof(T), lib);   // Note [BLAS threads]
   if constexpr (sizeof(T) == 4) {

@@ -16,6 +16,9 @@ public enum Gemm {
   AUTO,
   /** OpenBLAS for every product. */
   OPENBLAS,
-  /** oneDNN for every float32 product, however small; float64 stays on OpenBLAS (oneDNN has no dgemm). */
+  /**
+   * oneDNN for every float32 product but the tiniest (at most 512 multiply-adds, which the engine computes
+   * itself whatever the setting); float64 stays on OpenBLAS (oneDNN has no dgemm).
+   */
   ONEDNN
 }

@@ -32,10 +32,21 @@ public sealed class Tensor implements Value, AutoCloseable permits Parameter {
   private final long[] shape;
   private final Node node;
   volatile Storage storage;
+  private static final java.lang.invoke.VarHandle STORAGE;
+
+  static {
+    try {
+      STORAGE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Tensor.class, "storage", Storage.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   /** A concrete tensor owning {@code storage}. */
   Tensor(Storage storage) {
-    this.storage = storage;
+    // A release store: the volatile write's fence is a per-call cost, and what it would order (the
+    // publication of this new tensor) is the publisher's business as for any object.
+    STORAGE.setRelease(this, storage);
     this.dtype = storage.dtype;
     this.shape = storage.shape;
     this.node = null;

@@ -37,6 +37,9 @@ public sealed interface Value permits Tensor, Tuple {
 
   private static void collectLeaves(Value v, List<Tensor> out) {
     if (v instanceof Tensor t) out.add(t);
-    else for (Value e : ((Tuple) v).items()) collectLeaves(e, out);
+    else {
+      Tuple t = (Tuple) v; // by index: items() would copy the tuple's array
+      for (int i = 0; i < t.size(); i++) collectLeaves(t.get(i), out);
+    }
   }
 }

@@ -196,6 +196,12 @@ class Executable {
   void setOutput(int i, Buffer* buffer);    // optional: run writes there instead of allocating; must not alias an input
   void run();                               // throws Error; the executable stays usable afterwards
   Buffer* takeOutput(int i);                // ownership passes to the caller (freeBuffer)
+  // A whole call in one: io[0 .. numInputs()) are the inputs (as setInput); io[numInputs() + k] is
+  // either a buffer to write output k into (as setOutput, for this call only) or null. Then run();
+  // afterwards every null output entry holds takeOutput(k) (the caller owns it), and the given ones
+  // are unchanged. Nothing may be bound with setOutput. On an error nothing is taken, and no input
+  // or output stays bound. The binding's per-call path crosses into the engine once this way.
+  void runWith(Buffer** io);
 
   // Introspection for tests and benchmarks.
   int numSteps() const;                     // kernels launched per run after all passes

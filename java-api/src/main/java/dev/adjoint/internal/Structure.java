@@ -20,6 +20,20 @@ public final class Structure {
     return Tuple.of(out);
   }
 
+  /** {@link #unflatten(Value, Iterator)} from an array of leaves (a compiled run's outputs), without copies of the structure. */
+  public static Value unflatten(Value structure, Tensor[] leaves) {
+    int[] next = {0};
+    return unflatten(structure, leaves, next);
+  }
+
+  private static Value unflatten(Value structure, Tensor[] leaves, int[] next) {
+    if (structure instanceof Tensor) return leaves[next[0]++];
+    Tuple t = (Tuple) structure;
+    Value[] out = new Value[t.size()];
+    for (int i = 0; i < out.length; i++) out[i] = unflatten(t.get(i), leaves, next);
+    return Tuple.of(out);
+  }
+
   public static Value map(Value v, Function<Tensor, Value> f) {
     if (v instanceof Tensor t) return f.apply(t);
     List<Value> items = ((Tuple) v).items();

@@ -143,6 +143,11 @@ public class AdjointEngine {
       super(p);
     }
 
+    /** The buffer at {@code address} (one {@link Executable#runWith} returned), without a native call. */
+    public Buffer(long address) {
+      this.address = address;
+    }
+
     public native int device();
 
     public native int dtype();
@@ -241,6 +246,14 @@ public class AdjointEngine {
     public native void run();
 
     public native Buffer takeOutput(int i);
+
+    /**
+     * setInput for every input, run, and takeOutput for every output, in one native call: {@code io} is
+     * the address of {@code numInputs() + numOutputs()} pointers, the inputs' buffers ({@link
+     * Pointer#address()}) first; the outputs' addresses are written after them (wrap each with {@link
+     * Buffer#Buffer(long)}; the caller owns them).
+     */
+    public native void runWith(@Cast("adjoint::Buffer**") long io);
 
     public native int numSteps();
 
