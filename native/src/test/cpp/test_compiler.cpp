@@ -273,6 +273,7 @@ TEST(fused_periodic_inputs_equal_unfused) {
       }
     }
   setThreads(before);
+}
 
 // Note [One-element fused steps]: a fused chain on one element (shapes [] and [1]) gives the bits of
 // the same graph compiled without passes (one plain kernel per op), transcendental ops and constants
