@@ -32,6 +32,10 @@
 // The figures behind rules 1 and 2 (W4 with and without pool work next to its gemms; two 1024x1024
 // gemms concurrent on one OpenBLAS thread each against one after the other on two) are in
 // bench/RESULTS.md, "Engine-internal measurements"; W10 there measures the policy under load.
+//  6. A program without gemms whose steps write fewer than 16K elements in all (kSmallProgramElements:
+//     scalar derivatives like W5) runs on the calling thread: handing a step to a worker and waiting
+//     for it costs microseconds, more than such steps take (W5 ran 3.3 us at 2 threads against 1.0 us
+//     at 1 in bench/RESULTS.md Run 7, before this rule).
 // Programs with host callbacks run sequentially on the calling thread, because the Java callback
 // must run on the thread that called run() (it is attached to the JVM).
 #include <algorithm>
@@ -279,6 +283,20 @@ bool hasGemm(const Program& p) {
 // Note [Threading policy], rule 1.
 constexpr int kGemmProgramMinGrains = 32;
 
+// Note [Threading policy], rule 6: a program without gemms whose steps write fewer elements than this
+// in all runs on the calling thread.
+constexpr int64_t kSmallProgramElements = 1 << 14;
+
+bool smallProgram(const Program& p) {
+  int64_t total = 0;
+  for (const Step& s : p.steps) {
+    if (s.op == OP_matmul) return false;
+    total += p.slots[s.out].desc.numel();
+    if (total >= kSmallProgramElements) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void executeProgram(const Program& p, void* const* slots, const ExecContext& ctx) {
@@ -296,7 +314,7 @@ void executeProgram(const Program& p, void* const* slots, const ExecContext& ctx
     if (printThis) printProfile(p, times, t0, t1, mode, stats);
   };
   const bool blasOwnsCores = blasThreadLimit() > 1 && hasGemm(p);   // Note [Threading policy]
-  if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p) ||
+  if (blasOwnsCores || p.numLanes <= 1 || pool.size() <= 1 || p.steps.size() < 2 || hasCallback(p) || smallProgram(p) ||
       !ThreadPool::workersUseful()) {   // Note [Oversubscription] in thread_pool.h
     ThreadPool::MinGrainsScope grains(blasOwnsCores ? kGemmProgramMinGrains : ThreadPool::kDefaultMinGrains);
     for (size_t i = 0; i < p.steps.size(); ++i) timedStep(p, p.steps[i], slots, ctx, tp ? tp + i : nullptr);

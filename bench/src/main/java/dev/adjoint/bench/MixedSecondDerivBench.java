@@ -79,7 +79,7 @@ public class MixedSecondDerivBench {
   }
 
   @Benchmark
-  @Against(value = "jniRoundTrip", targetMicros = 2)
+  @Against(value = "jniRoundTrip", targetMicros = 1.5)
   public void mixedSecond() {
     Values.close(mixed.call(x, y, select));
   }

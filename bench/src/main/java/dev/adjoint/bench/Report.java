@@ -86,7 +86,7 @@ public final class Report {
         }
         if (against.targetMicros() > 0) {
           double us = r.seconds * 1e6;
-          notes.add(String.format(Locale.ROOT, "%.2f us vs target %.0f us: %s", us, against.targetMicros(),
+          notes.add(String.format(Locale.ROOT, "%.2f us vs target %.1f us: %s", us, against.targetMicros(),
               us <= against.targetMicros() ? "met" : "missed"));
         }
       } else if (r.method.startsWith("ideal") || r.method.equals("jniRoundTrip")) {

@@ -60,7 +60,7 @@ public class TutorialGradBench {
   }
 
   @Benchmark
-  @Against(value = "jniRoundTrip", targetMicros = 2)
+  @Against(value = "jniRoundTrip", targetMicros = 0.7)
   public void grad() {
     Values.close(grad.call(x, y));
   }
