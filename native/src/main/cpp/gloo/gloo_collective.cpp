@@ -259,7 +259,10 @@ class GlooCollective final : public Collective {
     for (int r = 0; r < size_; r++)
       for (const std::string& a : addresses_[r])
         if (mentions(msg, a)) {
-          std::string theirs = failureOf(r, milliseconds(200));
+          // Gloo closes a failed operation's pairs before that rank has written its report, and on a
+          // loaded machine writing it took longer than 200 ms (DistributedTest then saw "lost rank 0"
+          // with the killed rank 1 unnamed): wait up to 1.5 s (never past the timeout) for it.
+          std::string theirs = failureOf(r, std::min<milliseconds>(timeout_, milliseconds(1500)));
           std::string why = theirs.empty()
                                 ? str("lost rank ", r, " (", a, "; it died or closed its connection): ", msg)
                                 : str("lost rank ", r, ", which failed first: ", theirs);
