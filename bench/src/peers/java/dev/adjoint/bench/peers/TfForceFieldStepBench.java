@@ -15,11 +15,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.tensorflow.Graph;
-import org.tensorflow.Operand;
-import org.tensorflow.Session;
-import org.tensorflow.op.Ops;
-import org.tensorflow.types.TFloat32;
 
 /**
  * W7 on TensorFlow Java, graph mode: the force-field step (96-128-128-1 tanh, batch 256) from Adjoint's
@@ -38,36 +33,21 @@ public class TfForceFieldStepBench {
   @Param({"1"})
   public int threads;
 
-  private Graph graph;
-  private Session session;
-  private TfPhysics.AdamStep step;
-  private Operand<TFloat32> loss;
+  private TfPhysics.AdamTrainer trainer;
 
   @Setup
   public void setup() {
-    TfPhysics.registerTanhGradGrad();
-    PhysicsReference.Problem ref = PhysicsReference.forceFieldStep();
-    graph = new Graph();
-    Ops tf = Ops.create(graph);
-    TfPhysics.Mlp e = new TfPhysics.Mlp(tf, ref);
-    loss = TfPhysics.forceLoss(tf, e, ref);
-    step = TfPhysics.adamStep(tf, e.params, loss, PhysicsReference.LR);
-    String before = TfPhysics.processThreads();
-    session = TfPhysics.session(graph, threads);
-    TfPhysics.checkFirstStep("W7", session, e, loss, step, ref);
-    System.err.println("# adjoint-bench peers: process threads " + before + " before the session, " + TfPhysics.processThreads()
-        + " after its first runs");
+    trainer = new TfPhysics.AdamTrainer("W7", PhysicsReference.forceFieldStep(), threads, TfPhysics::forceLoss);
   }
 
   @TearDown
   public void tearDown() {
-    session.close();
-    graph.close();
+    trainer.close();
   }
 
   @Benchmark
   @Against("dev.adjoint.bench.ForceFieldStepBench.step")
   public float step() {
-    return TfPhysics.run(session, step.update(), loss);
+    return trainer.step();
   }
 }

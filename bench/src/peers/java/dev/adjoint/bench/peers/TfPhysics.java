@@ -245,6 +245,47 @@ final class TfPhysics {
    * Adam moves each weight by about lr · g / (|g| + ε), so a weight whose gradient is near ε (where the two
    * gradients' rounding differs relatively most) may differ by a fraction of lr even when both are right.
    */
+  /**
+   * The graph, session and Adam step of a step benchmark (W6, W7): the model from {@code ref}'s weights, its
+   * loss, the update as raw ops, one session on {@code threads} intra- and inter-op threads, and the first
+   * step checked against Adjoint's ({@link #checkFirstStep}).
+   */
+  static final class AdamTrainer implements AutoCloseable {
+    private final Graph graph = new Graph();
+    private final Session session;
+    private final AdamStep step;
+    private final Operand<TFloat32> loss;
+
+    /** A loss of the model on the problem's data: {@link #pinnLoss} or {@link #forceLoss}. */
+    interface Loss {
+      Operand<TFloat32> of(Ops tf, Mlp model, PhysicsReference.Problem ref);
+    }
+
+    AdamTrainer(String workload, PhysicsReference.Problem ref, int threads, Loss lossOf) {
+      registerTanhGradGrad();
+      Ops tf = Ops.create(graph);
+      Mlp model = new Mlp(tf, ref);
+      loss = lossOf.of(tf, model, ref);
+      step = adamStep(tf, model.params, loss, PhysicsReference.LR);
+      String before = processThreads();
+      session = session(graph, threads);
+      checkFirstStep(workload, session, model, loss, step, ref);
+      System.err.println("# adjoint-bench peers: process threads " + before + " before the session, " + processThreads()
+          + " after its first runs");
+    }
+
+    /** One training step; returns the loss before it. */
+    float step() {
+      return run(session, step.update(), loss);
+    }
+
+    @Override
+    public void close() {
+      session.close();
+      graph.close();
+    }
+  }
+
   static void checkFirstStep(String w, Session s, Mlp model, Operand<TFloat32> loss, AdamStep step, PhysicsReference.Problem ref) {
     List<Operand<TFloat32>> outs = new ArrayList<>(List.of(loss));
     outs.addAll(step.grads());

@@ -15,11 +15,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.tensorflow.Graph;
-import org.tensorflow.Operand;
-import org.tensorflow.Session;
-import org.tensorflow.op.Ops;
-import org.tensorflow.types.TFloat32;
 
 /**
  * W6 on TensorFlow Java, graph mode: the PINN step (2-64-64-64-1 tanh, 4096 + 512 points) from Adjoint's
@@ -38,36 +33,21 @@ public class TfPinnStepBench {
   @Param({"1"})
   public int threads;
 
-  private Graph graph;
-  private Session session;
-  private TfPhysics.AdamStep step;
-  private Operand<TFloat32> loss;
+  private TfPhysics.AdamTrainer trainer;
 
   @Setup
   public void setup() {
-    TfPhysics.registerTanhGradGrad();
-    PhysicsReference.Problem ref = PhysicsReference.pinnStep();
-    graph = new Graph();
-    Ops tf = Ops.create(graph);
-    TfPhysics.Mlp u = new TfPhysics.Mlp(tf, ref);
-    loss = TfPhysics.pinnLoss(tf, u, ref);
-    step = TfPhysics.adamStep(tf, u.params, loss, PhysicsReference.LR);
-    String before = TfPhysics.processThreads();
-    session = TfPhysics.session(graph, threads);
-    TfPhysics.checkFirstStep("W6", session, u, loss, step, ref);
-    System.err.println("# adjoint-bench peers: process threads " + before + " before the session, " + TfPhysics.processThreads()
-        + " after its first runs");
+    trainer = new TfPhysics.AdamTrainer("W6", PhysicsReference.pinnStep(), threads, TfPhysics::pinnLoss);
   }
 
   @TearDown
   public void tearDown() {
-    session.close();
-    graph.close();
+    trainer.close();
   }
 
   @Benchmark
   @Against("dev.adjoint.bench.PinnStepBench.step")
   public float step() {
-    return TfPhysics.run(session, step.update(), loss);
+    return trainer.step();
   }
 }
