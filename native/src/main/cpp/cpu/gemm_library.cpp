@@ -1,11 +1,11 @@
 // Note [GEMM library]: OpenBLAS or oneDNN, chosen per gemm shape by a fixed rule.
 //
 // oneDNN's sgemm (its JIT AVX2/AVX-512 kernels) was measured against OpenBLAS 0.3.31 on the shapes of
-// the workloads (bench/RESULTS.md, "GEMM library per shape"; 1 thread, Intel Xeon, AVX-512): faster on
-// every float32 shape with m*n*k >= 32^3 — 0.72-0.83x OpenBLAS's time on the PINN's 16896x64x64 and
-// 64x64x16896 gemms, 0.5-0.6x on its 2- and 1-column first and last layers, 0.8-0.9x on the force
-// field's and the MLP's, 0.85-0.96x at n = 1024 and 2048 (two shapes tied within noise) — and slower
-// below (its call costs 0.2-0.5 us against OpenBLAS's 0.1-0.25 us: 1.5-2.7x on 1..16-sized gemms). So:
+// the workloads (bench/RESULTS.md, "GEMM library per shape"; adjoint_gemm_bench, 1 thread, Intel Xeon,
+// AVX-512): faster on the float32 shapes with m*n*k >= 32^3 — 0.68-0.82x OpenBLAS's time on the PINN's
+// 16896x64x64 and 64x64x16896 gemms, 0.52-0.67x on its 2- and 1-column first and last layers, 0.68-0.87x on the
+// force field's and the MLP's, 0.88-0.95x at n = 1024, within noise at 2048 (0.94-1.15x over two runs) — and
+// slower below (its call costs 0.2-0.5 us against OpenBLAS's 0.1-0.25 us: 1.5-2.7x on 1..16-sized gemms). So:
 //   float32, oneDNN present, m*n*k >= kOneDnnFrom  -> oneDNN;   everything else -> OpenBLAS.
 // Float64 always runs on OpenBLAS (dnnl has no dgemm). The rule is fixed, not measured per run:
 // the two libraries round differently (results differ in the last bits), so a timing-based choice
