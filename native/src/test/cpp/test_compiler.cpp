@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "check.h"
+#include "cpu/kernels.h"
 #include "random_graph.h"
 #include "reference.h"
 #include "test_backend.h"
@@ -270,6 +271,134 @@ TEST(fused_periodic_inputs_equal_unfused) {
         CHECK_MSG(worst < (dt == kFloat32 ? 1e-5 : 1e-12), "dtype " << dt << ": " << worst);
         if (!materialise) first = out[0];
         else CHECK_MSG(bitEqual(out[0], first), "dtype " << dt << " threads " << threads);
+      }
+    }
+  setThreads(before);
+}
+
+// Note [Leading sums]: a sum over the leading rows of [G, n] (sum over axis 0, with and without
+// keepdims, and sumToShape) joins the group of its consumer together with the exact elementwise ops
+// below it, one fused step each, and gives the bits of the same graph compiled without passes (one
+// plain kernel per op); the values match a float64 host reference. The big case has the sum
+// as the step's last instruction with streamed output.
+TEST(fused_leading_sums_equal_unfused) {
+  const int before = threads();
+  for (int dt : {kFloat32, kFloat64})
+    for (int threads : {1, 2}) {
+      setThreads(threads);
+      const int64_t G = 3, N = 300, K = 37, M = N * K;
+      Host hx = t::random({G, N, K}, rng), ht = t::random({N, K}, rng), hl = t::random({N, K}, rng), hb = t::random({K}, rng, 0.5, 1.5);
+      std::vector<Host> first;
+      for (int unfused = 0; unfused < 2; ++unfused) {
+        Graph g;
+        Shape sx{G, N, K}, st{N, K}, sb{K};
+        int x = g.addInput(dt, sx.data(), 3), tt = g.addInput(dt, st.data(), 2), lap = g.addInput(dt, st.data(), 2);
+        int b = g.addInput(dt, sb.data(), 1);
+        int sq = unary(g, OP_square, binary(g, OP_mul, x, b));                  // [G, N, K], b periodic
+        int s = withAttrs(g, OP_sum, sq, {0, 0});                                 // [N, K]
+        int d2 = binary(g, OP_sub, fill(g, dt, {}, 1.0), unary(g, OP_square, tt));
+        int r = binary(g, OP_add, binary(g, OP_mul, tt, lap), binary(g, OP_mul, d2, s));
+        int u = withAttrs(g, OP_sumToShape, binary(g, OP_mul, x, tt), {N, K});   // [N, K] read in every group
+        int k = binary(g, OP_mul, withAttrs(g, OP_sum, binary(g, OP_sub, x, lap), {1, 0}), fill(g, dt, {}, 0.5));   // [1, N, K]
+        g.addOutput(r);
+        g.addOutput(u);
+        g.addOutput(k);
+        setOptimize(!unfused);
+        Executable ex(g, 0);
+        std::string d = ex.describe();
+        if (!unfused)
+          CHECK_MSG(ex.numSteps() == 3 && d.find("fused[fill mul square sum") != std::string::npos && d.find("fused[mul sum]") != std::string::npos &&
+                        d.find("fused[fill sub sum mul]") != std::string::npos,
+                    d);
+        else CHECK_MSG(d.find("sum(") != std::string::npos && d.find("fused") == std::string::npos, d);
+        auto out = t::runGraph(g, {hx, ht, hl, hb}, {dt, dt, dt, dt});
+        setOptimize(true);
+        double worst = 0;   // against a float64 host reference
+        for (int64_t i = 0; i < M; ++i) {
+          double sumSq = 0, sumU = 0, sumK = 0;
+          for (int64_t q = 0; q < G; ++q) {
+            const double xv = hx.v[q * M + i];
+            sumSq += (xv * hb.v[i % K]) * (xv * hb.v[i % K]);
+            sumU += xv * ht.v[i];
+            sumK += xv - hl.v[i];
+          }
+          const double tv = ht.v[i];
+          worst = std::max(worst, std::fabs(tv * hl.v[i] + (1 - tv * tv) * sumSq - out[0].v[i]));
+          worst = std::max(worst, std::fabs(sumU - out[1].v[i]));
+          worst = std::max(worst, std::fabs(0.5 * sumK - out[2].v[i]));
+        }
+        CHECK_MSG(worst < (dt == kFloat32 ? 1e-4 : 1e-12), "dtype " << dt << ": " << worst);
+        if (!unfused) first = out;
+        else
+          for (int o = 0; o < 3; ++o) CHECK_MSG(bitEqual(out[o], first[o]), "output " << o << " dtype " << dt << " threads " << threads);
+      }
+    }
+  {   // past the streaming threshold, the sum last: [2, M] -> [M], float32, 2 threads
+    setThreads(2);
+    const int64_t M = cpu::streamingThresholdBytes() / 4 + 4096 + 3;
+    Host hx = t::random({2, M}, rng), hw = t::random({M}, rng);
+    std::vector<Host> outs;
+    for (bool passes : {true, false}) {
+      Graph g;
+      Shape sx{2, M}, sw{M};
+      int x = g.addInput(kFloat32, sx.data(), 2), w = g.addInput(kFloat32, sw.data(), 1);
+      g.addOutput(withAttrs(g, OP_sumToShape, binary(g, OP_mul, x, w), {M}));
+      setOptimize(passes);
+      Executable ex(g, 0);
+      if (passes) CHECK_MSG(ex.numSteps() == 1 && ex.describe().find("fused[mul sum]") != std::string::npos, ex.describe());
+      outs.push_back(t::runGraph(g, {hx, hw}, {kFloat32, kFloat32})[0]);
+      setOptimize(true);
+    }
+    CHECK(bitEqual(outs[0], outs[1]));
+  }
+  setThreads(before);
+}
+
+// Note [Duplicated producers]: the derivatives of a tanh layer, 1 - t^2 and -2t(1 - t^2), read by
+// three steps (one of them [2, N, K], reading them as suffix broadcasts), are recomputed from t in
+// each instead of materialised: four steps (tanh, and one per output), the bits of the graph compiled
+// without passes, the values of a float64 host reference.
+TEST(fused_copies_of_exact_producers_equal_unfused) {
+  const int before = threads();
+  for (int dt : {kFloat32, kFloat64})
+    for (int threads : {1, 2}) {
+      setThreads(threads);
+      const int64_t N = 300, K = 37, M = N * K;
+      Host hx = t::random({N, K}, rng), hg = t::random({2, N, K}, rng), hl = t::random({N, K}, rng);
+      std::vector<Host> first;
+      for (int unfused = 0; unfused < 2; ++unfused) {
+        Graph g;
+        Shape sx{N, K}, sg{2, N, K};
+        int x = g.addInput(dt, sx.data(), 2), gt = g.addInput(dt, sg.data(), 3), lap = g.addInput(dt, sx.data(), 2);
+        int tt = unary(g, OP_tanh, x);
+        int d1 = binary(g, OP_sub, fill(g, dt, {}, 1.0), unary(g, OP_square, tt));
+        int d2 = unary(g, OP_neg, binary(g, OP_mul, binary(g, OP_mul, fill(g, dt, {}, 2.0), tt), d1));
+        int gout = binary(g, OP_mul, d1, gt);                                      // [2, N, K]
+        int s = withAttrs(g, OP_sum, unary(g, OP_square, gout), {0, 0});
+        int lout = binary(g, OP_add, binary(g, OP_mul, d1, lap), binary(g, OP_mul, d2, s));
+        int e = binary(g, OP_mul, binary(g, OP_mul, d1, d2), x);
+        for (int o : {gout, lout, e}) g.addOutput(o);
+        setOptimize(!unfused);
+        Executable ex(g, 0);
+        if (!unfused) CHECK_MSG(ex.numSteps() == 4, ex.describe());
+        auto out = t::runGraph(g, {hx, hg, hl}, {dt, dt, dt});
+        setOptimize(true);
+        double worst = 0;
+        for (int64_t i = 0; i < M; ++i) {
+          const double tv = std::tanh(hx.v[i]), a = 1 - tv * tv, b = -2 * tv * a;
+          double sq = 0;
+          for (int q = 0; q < 2; ++q) {
+            const double go = a * hg.v[q * M + i];
+            sq += go * go;
+            worst = std::max(worst, std::fabs(go - out[0].v[q * M + i]));
+          }
+          worst = std::max(worst, std::fabs(a * hl.v[i] + b * sq - out[1].v[i]));
+          worst = std::max(worst, std::fabs(a * b * hx.v[i] - out[2].v[i]));
+        }
+        CHECK_MSG(worst < (dt == kFloat32 ? 1e-4 : 1e-12), "dtype " << dt << ": " << worst);
+        if (!unfused) first = out;
+        else
+          for (int o = 0; o < 3; ++o) CHECK_MSG(bitEqual(out[o], first[o]), "output " << o << " dtype " << dt << " threads " << threads);
       }
     }
   setThreads(before);

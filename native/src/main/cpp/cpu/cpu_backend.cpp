@@ -118,6 +118,7 @@ class CpuBackend : public Backend {
     c.accumulatingGemm = true;    // cblas gemm with beta = 1
     c.inPlace = true;
     c.fusedPeriodicInputs = true;   // kernels_fused.cpp reads suffix-broadcast inputs at i mod P
+    c.fusedLeadingSums = true;      // and runs a leading sum's groups (Note [Leading sums])
     return c;
   }
   void* allocate(size_t bytes) override { return hostAllocate(bytes); }   // Note [Host cache]

@@ -146,7 +146,7 @@ void printProfile(const Program& p, const std::vector<StepTime>& times, double t
   std::string r = "# adjoint profile (" + std::string(mode) + "): " + std::to_string(p.steps.size()) + " steps, " +
                   std::to_string(p.numLanes) + " lanes, pool " + std::to_string(ThreadPool::instance().size()) + " threads, this run " +
                   std::to_string((int)(t1 - t0)) + " us; " + stats + "\n";
-  double gemm = 0, other = 0, meanGemm = 0, meanOther = 0;
+  double gemm = 0, other = 0, meanGemm = 0, meanOther = 0, otherBytes = 0;
   char line[512];
   for (size_t i = 0; i < p.steps.size(); ++i) {
     const Step& s = p.steps[i];
@@ -160,13 +160,21 @@ void printProfile(const Program& p, const std::vector<StepTime>& times, double t
     std::string shape;
     for (int64_t d : p.slots[s.out].desc.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
     (s.op == OP_matmul ? gemm : other) += t.end - t.start;
+    double bytes = (double)p.slots[s.out].desc.bytes();   // read and written, each slot once
+    std::vector<int> seen;
+    for (int in : s.in)
+      if (std::find(seen.begin(), seen.end(), in) == seen.end()) {
+        seen.push_back(in);
+        bytes += (double)p.slots[in].desc.bytes();
+      }
+    if (s.op != OP_matmul && s.op != OP_identity && s.op != OP_reshape) otherBytes += bytes;
     (s.op == OP_matmul ? meanGemm : meanOther) += mean[i];
-    std::snprintf(line, sizeof line, "#  %3zu T%-2d %8.1f +%8.1f us (mean %8.1f, max %8.1f)  %-12s %s\n", i, t.thread, t.start - t0,
-                  t.end - t.start, mean[i], worst[i], shape.empty() ? "scalar" : shape.c_str(), name.c_str());
+    std::snprintf(line, sizeof line, "#  %3zu T%-2d %8.1f +%8.1f us (mean %8.1f, max %8.1f)  %-12s %8.3f MB  %s\n", i, t.thread, t.start - t0,
+                  t.end - t.start, mean[i], worst[i], shape.empty() ? "scalar" : shape.c_str(), bytes / 1e6, name.c_str());
     r += line;
   }
-  std::snprintf(line, sizeof line, "#  sum of step times: matmul %.1f us, other %.1f us (means over all runs: %.1f, %.1f)\n", gemm, other,
-                meanGemm, meanOther);
+  std::snprintf(line, sizeof line, "#  sum of step times: matmul %.1f us, other %.1f us (means over all runs: %.1f, %.1f); other steps move %.2f MB\n",
+                gemm, other, meanGemm, meanOther, otherBytes / 1e6);
   r += line;
   std::fputs(r.c_str(), stderr);
 }

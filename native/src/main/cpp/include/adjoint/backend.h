@@ -20,7 +20,7 @@
 
 namespace adjoint {
 
-enum { ADJOINT_BACKEND_ABI = 2 * 1000 + OP_COUNT };
+enum { ADJOINT_BACKEND_ABI = 3 * 1000 + OP_COUNT };
 
 struct TensorDesc {
   int dtype = kFloat32;
@@ -37,6 +37,11 @@ struct TensorDesc {
 // at the current element, or at element 0 when that input has numel 1); r >= numInputs is the result
 // of instruction r - numInputs. op is a unary or binary elementwise Op (b = -1 for unary) or OP_fill
 // (a = b = -1; the constant is `scalar`). The step's output is the last instruction's result.
+// In a step with StepLayout::groups G > 1 (Capabilities::fusedLeadingSums) exactly one instruction is
+// OP_sum (b = -1): the instructions before it run once per group g = 0..G-1, reading each grouped input
+// at g * n onwards; OP_sum adds register a over the groups, in order from 0 (the bits of a sum over the
+// leading G rows); the instructions after it run once and read no grouped input and no register from
+// before it other than an OP_fill.
 struct FusedInstr {
   int op;
   int a;
@@ -69,6 +74,10 @@ struct StepLayout {
   // Fused steps only, empty or one per input: 0, or P for an input of P elements read at element
   // i mod P (its shape is a suffix of the output's; Capabilities::fusedPeriodicInputs).
   std::vector<int64_t> periods;
+  // Fused steps with an OP_sum instruction only: the number of groups G summed over, and per input 0
+  // or n, the output's numel (a grouped input holds G * n elements, group g from element g * n).
+  int64_t groups = 1;
+  std::vector<int64_t> groupStrides;
 };
 
 // A matmul step's attrs are [transposeA, transposeB] (or empty) as in ops.def, except for one form
@@ -123,6 +132,9 @@ struct Capabilities {
   // A fused step may read an input whose shape is a suffix of its output's (a bias [K] in [M, K], a
   // [N, K] in [2, N, K]) at element i mod its numel (StepLayout::periods; Note [Fusion rules]).
   bool fusedPeriodicInputs = false;
+  // A fused step may end a tree of exact elementwise ops over [G, n] in a sum over the G leading rows
+  // (FusedInstr OP_sum, StepLayout::groups; Note [Leading sums] in compiler/fusion.cpp).
+  bool fusedLeadingSums = false;
 };
 
 class Backend {

@@ -147,17 +147,24 @@ inline StepLayout broadcastLayout(const std::vector<const std::vector<int64_t>*>
 
 // A fused step over n elements: each input is read linearly (numel n), at its element 0 (numel 1), or
 // periodically (any other numel P dividing n: a suffix-broadcast input, read at element i mod P).
-inline StepLayout fusedLayout(const std::vector<int64_t>& inputNumels, int64_t n) {
+// With groups G > 1 (a step ending in a leading sum, FusedInstr OP_sum) an input of G * n elements
+// is grouped: group g reads it linearly from element g * n.
+inline StepLayout fusedLayout(const std::vector<int64_t>& inputNumels, int64_t n, int64_t groups = 1) {
   StepLayout l;
   l.shape = {n};
   bool periodic = false;
+  auto grouped = [&](int64_t m) { return groups > 1 && m == groups * n; };
   for (int64_t m : inputNumels) {
     l.strides.push_back({m == 1 && n != 1 ? 0 : 1});
-    periodic = periodic || (m != n && m != 1);
+    periodic = periodic || (m != n && m != 1 && !grouped(m));
   }
   coalesce(&l);
   if (periodic)
-    for (int64_t m : inputNumels) l.periods.push_back(m != n && m != 1 ? m : 0);
+    for (int64_t m : inputNumels) l.periods.push_back(m != n && m != 1 && !grouped(m) ? m : 0);
+  if (groups > 1) {
+    l.groups = groups;
+    for (int64_t m : inputNumels) l.groupStrides.push_back(grouped(m) ? n : 0);
+  }
   return l;
 }
 
@@ -225,7 +232,7 @@ inline void layoutStep(const Program& p, Step* s, int maxRank) {
   if (s->op == OP_FUSED) {
     std::vector<int64_t> numels;
     for (size_t i = 0; i < s->in.size(); ++i) numels.push_back(numelOf(shape(i)));
-    s->layout = fusedLayout(numels, numelOf(out));
+    s->layout = fusedLayout(numels, numelOf(out), s->attrs.empty() ? 1 : s->attrs[0]);   // attrs [groups] or empty
   } else if (isElementwiseOp(s->op) || s->op == OP_broadcastTo) {
     std::vector<const std::vector<int64_t>*> ins;
     for (size_t i = 0; i < s->in.size(); ++i) ins.push_back(&shape(i));
