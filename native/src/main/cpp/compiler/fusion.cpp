@@ -216,6 +216,17 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
     auto readable = [&](int m, bool below, int in) {
       return below || m == sum.node ? fuser.fitsBelowSum(in, numel, sum) : fuser.fitsSize(in, numel, &shape);
     };
+    // Whether `q` can join as a copy below a member (below the sum where `belowK`).
+    auto copyable = [&](int q, bool belowK) {
+      const Node& c = nodes[q];
+      if (pinned[q] || absorbed[q] || !isElementwiseOp(c.op) || isTranscendentalOp(c.op)) return false;
+      const int64_t m = c.desc.numel();
+      const bool size = belowK ? m == sum.groups * numel || (m <= numel && Fuser::isSuffixOf(c.desc.shape, sum.inShape))
+                               : m == numel || (caps.fusedPeriodicInputs && Fuser::isSuffixOf(c.desc.shape, shape));
+      bool fit = size;
+      for (int pin : c.in) fit = fit && readable(q, belowK, pin);
+      return fit;
+    };
     bool ok = true;
     for (int in : r.in) ok = ok && readable((int)root, false, in);
     if (!ok) continue;
@@ -250,18 +261,37 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
         bool inputsFit = true;
         for (int pin : p.in) inputsFit = inputsFit && readable(in, belowK, pin);
         if (inputsFit) {
-          members.push_back(in);
-          below.push_back(belowK);
-          copied.push_back(!move);
-          Group trial = fuser.build(members, numel, sum);
-          if (fuser.fits(trial) && (move || trial.external.size() <= grp.external.size())) {   // a copy reads no more inputs
-            grp = std::move(trial);
-            numCopied += !move;
-            continue;
+          // A copy brings the exact ops below it along, as far as they go and fit, so a chain is
+          // judged by the inputs it ends at: tried with all of them first, then alone.
+          std::vector<int> cone{in};
+          auto isMember = [&](int q) { return std::find(members.begin(), members.end(), q) != members.end(); };
+          for (size_t c = 0; !move && c < cone.size(); ++c)
+            for (int q : nodes[cone[c]].in)
+              if (numCopied + (int)cone.size() < kMaxCopied && !isMember(q) && std::find(cone.begin(), cone.end(), q) == cone.end() &&
+                  !fuser.isConstant(q, numel, sum) && copyable(q, belowK))
+                cone.push_back(q);
+          bool taken = false;
+          for (size_t count : {cone.size(), (size_t)1}) {
+            for (size_t c = 0; c < count; ++c) {
+              members.push_back(cone[c]);
+              below.push_back(belowK);
+              copied.push_back(!move);
+            }
+            Group trial = fuser.build(members, numel, sum);
+            if (fuser.fits(trial) && (move || trial.external.size() <= grp.external.size())) {   // a copy reads no more inputs
+              grp = std::move(trial);
+              numCopied += move ? 0 : (int)count;
+              taken = true;
+              break;
+            }
+            for (size_t c = 0; c < count; ++c) {   // stays outside: an input of this group, a root later
+              members.pop_back();
+              below.pop_back();
+              copied.pop_back();
+            }
+            if (cone.size() == 1) break;
           }
-          members.pop_back();   // stays outside: an input of this group, a root later
-          below.pop_back();
-          copied.pop_back();
+          if (taken) continue;
         }
         sum = saved;
       }
