@@ -282,3 +282,48 @@ TEST(gemm_update_empty_contraction) {
     }
   }
 }
+
+// Note [Product-rule GEMMs] (passes.cpp): add(matmul, matmul) is one gemm accumulating into the first
+// product's temp, chains too; a product that is also an output is not folded. Sizes for the engine's
+// tiny loop, OpenBLAS and (float32 from 32^3) oneDNN; values within a few ulps of the unfolded graph.
+TEST(product_gemms_fold_into_one_accumulating_gemm) {
+  const int threadsBefore = threads();
+  auto countAccumulating = [](const std::string& d) {
+    int n = 0;
+    for (const Line& l : parse(d))
+      if (l.op == "matmul" && l.in.size() == 3 && l.in[2] == l.out && l.out.rfind("tmp", 0) == 0) ++n;
+    return n;
+  };
+  for (int dt : {kFloat32, kFloat64})
+    for (int threads : {1, 2})
+      for (int64_t m : {5, 64, 130}) {
+        setThreads(threads);
+        const int64_t k = m == 5 ? 3 : 48, n = m == 5 ? 4 : 40;
+        for (int kase = 0; kase < 3; ++kase) {
+          auto build = [&](Graph& g) {
+            Shape sa{m, k}, sb{k, n}, sat{k, m}, sbt{n, k};
+            int a = g.addInput(dt, sa.data(), 2), da = g.addInput(dt, sa.data(), 2), b = g.addInput(dt, sb.data(), 2);
+            int dbt = g.addInput(dt, sbt.data(), 2), at = g.addInput(dt, sat.data(), 2);
+            int p1 = mm(g, da, b, false, false), p2 = mm(g, a, dbt, false, true);   // dA B + A dB
+            int s = op2(g, OP_add, p1, p2);
+            if (kase == 1) s = op2(g, OP_add, mm(g, at, b, true, false), s);         // a third product, first in the sum
+            g.addOutput(op1(g, OP_tanh, s));
+            if (kase == 2) g.addOutput(p1);                                           // read elsewhere: not folded
+          };
+          std::vector<Host> ins{t::random({m, k}, rng), t::random({m, k}, rng), t::random({k, n}, rng), t::random({n, k}, rng),
+                                t::random({k, m}, rng)};
+          Result on = runOnce(build, ins, dt, true, 2), off = runOnce(build, ins, dt, false, 2);
+          CHECK_MSG(countAccumulating(on.describe) == (kase == 0 ? 1 : kase == 1 ? 2 : 0), "case " << kase << "\n" << on.describe);
+          CHECK_MSG(kase == 2 || on.describe.find("add") == std::string::npos, on.describe);
+          CHECK(countAccumulating(off.describe) == 0);
+          for (size_t o = 0; o < on.outputs.size(); ++o) {
+            int64_t u = maxUlps(on.outputs[o], off.outputs[o], dt);
+            CHECK_MSG(u <= (dt == kFloat32 ? 64 : 1024), "case " << kase << " m " << m << " (" << dtypeName(dt) << "): output " << o << " differs by " << u
+                                                                 << " ulp\n" << on.describe);
+          }
+          Result again = runOnce(build, ins, dt, true, 1);   // the same bits run to run
+          for (size_t o = 0; o < on.outputs.size(); ++o) CHECK(again.outputs[o].v == on.outputs[o].v);
+        }
+      }
+  setThreads(threadsBefore);
+}

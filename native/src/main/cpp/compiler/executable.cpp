@@ -65,7 +65,10 @@ Executable::Executable(const Graph& graph, int device) : impl_(nullptr) {
   if (gOptimize.load()) {
     simplify(&g);
     eliminateDeadCode(&g);
-    if (caps.accumulatingGemm) foldGemmUpdates(&g);
+    if (caps.accumulatingGemm) {
+      foldGemmUpdates(&g);
+      foldProductGemms(&g);
+    }
     fuseElementwise(&g, caps);
   }
   legalizeForBackend(&g, caps);

@@ -45,6 +45,7 @@ void simplify(Graph::Impl* g);               // passes.cpp: CSE, algebraic rules
 // The passes below take the backend's Capabilities (Note [Capabilities] in backend.h); nothing in
 // this directory includes a backend's headers.
 void foldGemmUpdates(Graph::Impl* g);        // passes.cpp, only for accumulatingGemm: p <- p - c * matmul as one gemm
+void foldProductGemms(Graph::Impl* g);       // passes.cpp, only for accumulatingGemm: matmul + matmul as one accumulating gemm
 void fuseElementwise(Graph::Impl* g, const Capabilities& caps);        // fusion.cpp
 void legalizeForBackend(Graph::Impl* g, const Capabilities& caps);      // lowering.cpp: reductions within maxRank
 Program lowerToProgram(const Graph::Impl& g, const Capabilities& caps);   // lowering.cpp: slots, memory plan, schedule, step layouts

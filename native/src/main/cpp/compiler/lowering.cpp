@@ -256,6 +256,18 @@ class Lowering {
       Storage& o = st_[slotStorage_[steps[s].out]];
       if (o.def < 0) o.def = (int)s;
     }
+    // An accumulating matmul (Note [Product-rule GEMMs] in passes.cpp) writes over its C, a temp that
+    // dies there; an update's (Note [In-place updates]) already has C's storage.
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const Step& step = steps[s];
+      if (step.op != OP_matmul || step.attrs.size() != 3 || !step.attrs[2]) continue;
+      const int o = root(slotStorage_[step.out]), t = root(slotStorage_[step.in[2]]);
+      if (o == t) continue;
+      if (st_[o].kind != SLOT_TEMP || st_[t].kind != SLOT_TEMP || st_[o].def != (int)s || st_[t].last != (int)s || st_[t].bytes != st_[o].bytes)
+        fail("compile: internal error: accumulating matmul step ", s, " cannot write over its third input");
+      st_[o].mergedInto = t;
+      st_[t].last = std::max(st_[t].last, st_[o].last);
+    }
     // In place: an elementwise step may write over a same-sized temp input that dies at this step.
     for (size_t s = 0; caps_.inPlace && s < steps.size(); ++s) {
       const Step& step = steps[s];

@@ -9,6 +9,7 @@
 // the same path, so they are simplified and shared too. Rules only fire where the result is exact
 // (x * 1, x + (-0), x - 0, neg(neg x), layout no-ops) except the documented broadcastTo/sumToShape rule,
 // which multiplies instead of summing copies.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -322,6 +323,57 @@ void foldGemmUpdates(Graph::Impl* g) {
     s.in = std::move(in);
     s.attrs = {ta, tb, 1};
     s.scalar = alpha;
+    changed = true;
+  }
+  if (changed) eliminateDeadCode(g);
+}
+
+// Note [Product-rule GEMMs]: the tangent of a product is a sum of products, d(AB) = dA B + A dB, so
+// forward-over-reverse derivatives (the HVP) are full of add(matmul, matmul). Unfolded that is two
+// gemms writing their results and an add reading both and writing a third; folded, the second gemm
+// accumulates into the first's result (in = [a, b, c], attrs [transposeA, transposeB, 1], scalar 1,
+// as in Note [GEMM updates]) and the add is gone. Lowering writes the accumulating step over c's temp
+// (planMemory), which needs c to die there: folded only when
+//  * both matmuls are 2-D products of the add's own shape and dtype (Float32/Float64), and each is
+//    read by nothing but the add (no other node, output or update); one may accumulate already (a
+//    sum of three products folds twice), and becomes c;
+//  * the add is not an output or an update value (its result stays a temp);
+// Otherwise the first matmul in node order is c. Rounding: the gemm adds its product into c in its own blocks
+// (one rounding per K block instead of one for the add), so the sum can differ in the last bits from
+// the unfolded add; run to run and thread count to thread count it is the same.
+// Executable runs it only where Capabilities::accumulatingGemm.
+void foldProductGemms(Graph::Impl* g) {
+  std::vector<Node>& nodes = g->nodes;
+  const size_t n = nodes.size();
+  std::vector<int> uses(n, 0);
+  std::vector<char> pinned(n, 0);
+  for (const Node& node : nodes)
+    for (int i : node.in) uses[i]++;
+  for (int o : g->outputs) pinned[o] = 1;
+  for (auto& u : g->updates) pinned[u.second] = 1;
+  // A 2-D matmul of shape and dtype d read only once; plain: not (yet) accumulating.
+  auto product = [&](int id, const TensorDesc& d) {
+    const Node& m = nodes[id];
+    return m.op == OP_matmul && uses[id] == 1 && !pinned[id] && m.desc.dtype == d.dtype && m.desc.shape == d.shape &&
+           nodes[m.in[0]].desc.shape.size() == 2 && nodes[m.in[1]].desc.shape.size() == 2;
+  };
+  auto plain = [&](int id) { return nodes[id].in.size() == 2 && nodes[id].attrs.size() <= 2; };
+  bool changed = false;
+  for (size_t i = 0; i < n; ++i) {
+    Node& s = nodes[i];
+    if (s.op != OP_add || s.in.size() != 2 || s.in[0] == s.in[1] || pinned[i]) continue;
+    if ((s.desc.dtype != kFloat32 && s.desc.dtype != kFloat64) || s.desc.shape.size() != 2) continue;
+    if (!product(s.in[0], s.desc) || !product(s.in[1], s.desc) || (!plain(s.in[0]) && !plain(s.in[1]))) continue;
+    // m is folded in: a plain product, the later one when both are; c may accumulate already (a chain).
+    const int later = std::max(s.in[0], s.in[1]), earlier = std::min(s.in[0], s.in[1]);
+    const int m = plain(later) ? later : earlier, c = m == later ? earlier : later;
+    const Node& mm = nodes[m];
+    const bool ta = mm.attrs.size() == 2 && mm.attrs[0], tb = mm.attrs.size() == 2 && mm.attrs[1];
+    std::vector<int> in{mm.in[0], mm.in[1], c};
+    s.op = OP_matmul;
+    s.in = std::move(in);
+    s.attrs = {ta, tb, 1};
+    s.scalar = 1;
     changed = true;
   }
   if (changed) eliminateDeadCode(g);
