@@ -146,7 +146,7 @@ public final class Report {
       case "SinSecondDerivBench" -> "W3";
       case "TrainStepBench" -> "W4";
       case "MixedSecondDerivBench" -> "W5";
-      case "PinnStepBench" -> "W6";
+      case "PinnStepBench", "PinnFirstStepBench" -> "W6";
       case "ForceFieldStepBench" -> "W7";
       case "HvpBench" -> "W8";
       case "DerivativeOrderBench" -> "W9";
