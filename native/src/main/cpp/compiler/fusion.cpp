@@ -52,6 +52,7 @@ struct Group {
                                // or with a leading sum the fills, the members below it, it, the rest
   std::vector<int> external;   // the fused step's inputs, in first-use order
   std::vector<FusedInstr> code;
+  bool valid = true;           // false: a member is read below a leading sum and after it
 };
 
 // A group's leading sum (Note [Leading sums]): the node, its G and the [G, n] shape it sums.
@@ -82,6 +83,12 @@ class Fuser {
         for (int in : nodes_[m].in)
           if (std::binary_search(grp.order.begin(), grp.order.end(), in) && nodes_[in].op != OP_fill) below[in] = 1;
       }
+      // A copied member may have readers on both sides of the sum; its register would hold the last
+      // group's value after the sum, so such a group is refused (fits) and the member left outside.
+      for (int m : grp.order)
+        if (m != sum.node && !below[m])
+          for (int in : nodes_[m].in)
+            if (below[in]) grp.valid = false;
       std::vector<int> ordered;
       for (int pass = 0; pass < 4; ++pass)
         for (int m : grp.order) {
@@ -138,6 +145,7 @@ class Fuser {
   }
 
   bool fits(const Group& grp) const {
+    if (!grp.valid) return false;
     if ((int)grp.external.size() > caps_.maxFusedInputs || (int)grp.code.size() > caps_.maxFusedCode) return false;
     return caps_.maxFusedLive <= 0 || fusedRegisters(grp.code, (int)grp.external.size()) <= caps_.maxFusedLive;
   }
