@@ -2,9 +2,6 @@ package dev.adjoint.bench.peers;
 
 import dev.adjoint.bench.Against;
 import java.util.concurrent.TimeUnit;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,29 +30,19 @@ public class TorchPinnFirstStepBench {
   @Param({"1"})
   public int threads;
 
-  private TorchPhysics.Mlp u;
-  private TorchPhysics.Adam adam;
-  private Tensor interior, rhs, boundary;
+  /** The steady-state benchmark's state (model, Adam, points, step); only its first step is timed here. */
+  private TorchPinnStepBench w6;
 
   @Setup(Level.Iteration)
   public void setup() {
-    Torch.threads(threads);
-    u = new TorchPhysics.Mlp(2, 64, 64, 64, 1);
-    adam = new TorchPhysics.Adam(u.params(), 1e-3);
-    TorchPhysics.PinnPoints points = new TorchPhysics.PinnPoints();
-    interior = points.interior;
-    rhs = points.rhs;
-    boundary = points.boundary;
+    w6 = new TorchPinnStepBench();
+    w6.threads = threads;
+    w6.setup();
   }
 
   @Benchmark
   @Against("dev.adjoint.bench.PinnFirstStepBench.firstStep")
   public float firstStep() {
-    try (PointerScope scope = new PointerScope()) {
-      Tensor loss = TorchPhysics.pinnLoss(u, interior, rhs, boundary);
-      TensorVector g = Torch.grad(Torch.vec(loss), u.params(), new TensorVector(), false);
-      adam.step(g);
-      return loss.item_float();
-    }
+    return w6.step();
   }
 }
