@@ -224,16 +224,22 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
     auto readable = [&](int m, bool below, int in) {
       return below || m == sum.node ? fuser.fitsBelowSum(in, numel, sum) : fuser.fitsSize(in, numel, &shape);
     };
-    // Whether `q` can join as a copy below a member (below the sum where `belowK`).
+    // Whether elementwise `q` has a size a member can have (below the sum where `belowK`): its own, or
+    // (exact ops only) a suffix broadcast of it, computed at every element of the group.
+    auto sizeFits = [&](int q, bool belowK) {
+      const Node& c = nodes[q];
+      const int64_t m = c.desc.numel();
+      const bool exact = !isTranscendentalOp(c.op);
+      return belowK ? exact && (m == sum.groups * numel || (m <= numel && Fuser::isSuffixOf(c.desc.shape, sum.inShape)))
+                    : m == numel || (exact && caps.fusedPeriodicInputs && Fuser::isSuffixOf(c.desc.shape, shape));
+    };
+    // Whether `q` can join as a copy below a member.
     auto copyable = [&](int q, bool belowK) {
       const Node& c = nodes[q];
-      if (pinned[q] || absorbed[q] || !isElementwiseOp(c.op) || isTranscendentalOp(c.op)) return false;
-      const int64_t m = c.desc.numel();
-      const bool size = belowK ? m == sum.groups * numel || (m <= numel && Fuser::isSuffixOf(c.desc.shape, sum.inShape))
-                               : m == numel || (caps.fusedPeriodicInputs && Fuser::isSuffixOf(c.desc.shape, shape));
-      bool fit = size;
-      for (int pin : c.in) fit = fit && readable(q, belowK, pin);
-      return fit;
+      if (pinned[q] || absorbed[q] || !isElementwiseOp(c.op) || isTranscendentalOp(c.op) || !sizeFits(q, belowK)) return false;
+      for (int pin : c.in)
+        if (!readable(q, belowK, pin)) return false;
+      return true;
     };
     bool ok = true;
     for (int in : r.in) ok = ok && readable((int)root, false, in);
@@ -242,13 +248,14 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
     std::vector<char> below{0};            // per member: below the leading sum
     std::vector<char> copied{0};           // per member: duplicated (Note [Duplicated producers])
     int numCopied = 0;
+    auto isMember = [&](int q) { return std::find(members.begin(), members.end(), q) != members.end(); };
     Group grp = fuser.build(members, numel, sum);
     if (!fuser.fits(grp)) continue;
     for (size_t k = 0; k < members.size(); ++k) {
       const bool belowK = below[k] || members[k] == sum.node;   // its producers would be below the sum
       for (int in : nodes[members[k]].in) {
         const Node& p = nodes[in];
-        if (std::find(members.begin(), members.end(), in) != members.end() || fuser.isConstant(in, numel, sum)) continue;
+        if (isMember(in) || fuser.isConstant(in, numel, sum)) continue;
         if (pinned[in] || absorbed[in]) continue;
         // Moved in (read here only), or copied: an exact op read elsewhere too, or below a copy.
         const bool move = !copied[k] && uses[in] == 1;
@@ -256,14 +263,7 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
         if (!move && (!exact || numCopied >= kMaxCopied)) continue;
         LeadingSum candidate;
         const bool takeSum = move && !belowK && sum.node < 0 && p.desc.numel() == numel && fuser.leadingSum(in, &candidate);
-        if (!takeSum) {
-          if (!isElementwiseOp(p.op)) continue;
-          const int64_t m = p.desc.numel();
-          // Its own size, or (exact) a suffix broadcast of it, computed at every element of the group.
-          const bool size = belowK ? !isTranscendentalOp(p.op) && (m == sum.groups * numel || (m <= numel && Fuser::isSuffixOf(p.desc.shape, sum.inShape)))
-                                   : m == numel || (exact && caps.fusedPeriodicInputs && Fuser::isSuffixOf(p.desc.shape, shape));
-          if (!size) continue;
-        }
+        if (!takeSum && (!isElementwiseOp(p.op) || !sizeFits(in, belowK))) continue;
         const LeadingSum saved = sum;
         if (takeSum) sum = candidate;
         bool inputsFit = true;
@@ -272,7 +272,6 @@ void fuseElementwise(Graph::Impl* g, const Capabilities& caps) {
           // A copy brings the exact ops below it along, as far as they go and fit, so a chain is
           // judged by the inputs it ends at: tried with all of them first, then alone.
           std::vector<int> cone{in};
-          auto isMember = [&](int q) { return std::find(members.begin(), members.end(), q) != members.end(); };
           for (size_t c = 0; !move && c < cone.size(); ++c)
             for (int q : nodes[cone[c]].in)
               if (numCopied + (int)cone.size() < kMaxCopied && !isMember(q) && std::find(cone.begin(), cone.end(), q) == cone.end() &&
