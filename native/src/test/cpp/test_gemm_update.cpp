@@ -2,6 +2,7 @@
 // Each case compiles the same graph with the passes on and off (off: node for node, no folding) and
 // compares: outputs bit for bit, updated parameters within one rounding after one run.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -148,7 +149,7 @@ void compare(const Result& on, const Result& off, int dt, const std::vector<int>
 }  // namespace
 
 // The SGD forms (and the forms the simplifier leaves) fold; forward and backward readers of W see
-// the old W, and the update equals the unfolded one within one rounding.
+// the old W, and the update equals the unfolded one within the rounding of the gemm.
 TEST(gemm_update_folds_sgd_forms) {
   // Scale 1: every gemm is below Note [Tiny gemm]'s bound (computed directly); scale 4: above it (OpenBLAS).
   for (int64_t sc : {1, 4})
@@ -185,9 +186,27 @@ TEST(gemm_update_folds_sgd_forms) {
       CHECK(countFolded(off.describe) == 0);
       std::string why;
       CHECK_MSG(foldedGemmsWaitForReaders(on.describe, &why), why);
-      // OpenBLAS fuses alpha * AB + C at the larger size: one rounding of the product fewer, which is up to
-      // 2 ulp of W where W - c * g cancels; the tiny path rounds as the unfolded graph does.
-      compare(on, off, dt, {1}, sc == 1 ? 1 : 2, sc == 1 ? "form, tiny" : "form, OpenBLAS");
+      // The tiny path rounds as the unfolded graph does (1 ulp of W). OpenBLAS computes alpha * AB + C
+      // in its own order, kernel by kernel (one rounding of the product fewer on Intel's; up to 30 ulp
+      // of W where W - c * g cancels on AMD EPYC's), so there W is held to the standard gemm error bound
+      // instead: |on - off| <= (k + 2) eps (|W| + |c| (|x|^T |d|)), k = the contraction length.
+      if (sc == 1) {
+        compare(on, off, dt, {1}, 1, "form, tiny");
+      } else {
+        compare(on, off, dt, {1}, INT64_MAX, "form, OpenBLAS");
+        const int64_t k = 6 * sc, rows = 7 * sc, cols = 5 * sc;
+        const double coef = form == 4 || form == 5 ? 1.0 : lr;
+        const double eps = dt == kFloat32 ? 0x1p-24 : 0x1p-53;
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) {
+            double s = 0;
+            for (int64_t r = 0; r < k; ++r) s += std::fabs(ins[0].v[r * rows + i]) * std::fabs(ins[2].v[r * cols + j]);
+            const double a = on.inputs[1].v[i * cols + j], b = off.inputs[1].v[i * cols + j];
+            const double bound = (double)(k + 2) * eps * (std::fabs(b) + coef * s);
+            CHECK_MSG(std::fabs(a - b) <= bound, "form " << form << " (" << dtypeName(dt) << "): W[" << i << ", " << j << "] = " << a
+                                                      << " against " << b << " unfolded, bound " << bound);
+          }
+      }
       // Several runs: each starts from the updated W (differences of one rounding may grow a little).
       Result on3 = runOnce(build, ins, dt, true, 3), off3 = runOnce(build, ins, dt, false, 3);
       CHECK_MSG(t::close(on3.inputs[1], off3.inputs[1], t::tolFor(dt), &why), why);
