@@ -112,7 +112,8 @@ TEST(gemm_library_onednn_bits_do_not_depend_on_threads) {
   // Why the per-shape thread choice may stay adaptive on oneDNN (Note [BLAS threads]).
   CHECK(cpu::oneDnnReady());
   struct Shape { bool ta, tb; int64_t m, n, k; };
-  for (Shape s : {Shape{true, false, 64, 64, 16896}, Shape{false, false, 128, 512, 784}, Shape{false, true, 4096, 64, 64}}) {
+  for (Shape s : {Shape{true, false, 64, 64, 16896}, Shape{false, false, 128, 512, 784}, Shape{false, true, 4096, 64, 64},
+                  Shape{false, false, 256, 256, 256}}) {
     auto a = randomFloats(s.m * s.k, 4), b = randomFloats(s.k * s.n, 5);
     std::vector<float> c1(s.m * s.n), c2(s.m * s.n);
     int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;

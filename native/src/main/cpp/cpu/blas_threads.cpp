@@ -11,7 +11,10 @@
 //  - gemms below OpenBLAS's own threading threshold (m*n*k < 262144, where OpenBLAS uses one
 //    thread whatever it is told) are not timed and keep one thread;
 //  - a new shape tries each arm twice (the first sample of each, cold caches, is replaced);
-//  - then the faster arm runs, and the other is re-measured once per probe window. Windows are
+//  - then the faster arm runs, and the other is re-measured in each probe window: its first call
+//    there warms it up (not recorded: a multi-threaded gemm after a spell on one thread pays for
+//    waking its sleeping workers, 50-100 us on a VM, which biased every probe against the limit
+//    on AMD EPYC), its second is the probe that counts. Windows are
 //    global, so the probes of all shapes fall in the same 20 ms: a multi-threaded probe leaves
 //    OpenBLAS's workers spinning for ~0.1 s (THREAD_TIMEOUT), which on a loaded machine steals a
 //    core, so probes must be rare and together. A window opens 0.1 s after the previous one, the
@@ -21,6 +24,10 @@
 //  - means are exponential (weight 1/4 for a new sample, 1/2 for a probe's), and the choice flips
 //    only when the other arm is 1.25x faster, so noisy samples (a preempted one-thread gemm on a
 //    loaded machine) do not flip it, while a load that comes (the running arm slows) flips it in a few runs.
+//    Back to the limit takes two probes in a row 1.25x faster than the one-thread mean, whatever
+//    the limit's own (stale) mean says: on an idle AMD EPYC the W4 step's gemms had flipped to one
+//    thread after a few preempted two-thread runs and stayed there (probes won, but at half weight
+//    the polluted mean never came down), 1.4x slower than pinned at two (W10, bench/RESULTS.md).
 // The table holds at most kMaxShapes shapes (a program has a handful); past that, new shapes run
 // with the limit without statistics. It is shared by every program and thread: OpenBLAS's thread
 // count is process-wide, so two gemms run at once on two threads may see each other's choice.
@@ -88,18 +95,30 @@ void setOpenBlas(int threads) {
 }  // namespace
 
 int GemmArms::pick(int64_t window) {
+  call_ = kNormal;
   if (samples_[0] < 2) return 0;
   if (samples_[1] < 2) return 1;
   int b = best();
-  if (window >= 0 && window != lastWindow_) {
+  if (window >= 0 && window != lastWindow_) {   // a window opened: the other arm, warming up
     lastWindow_ = window;
     probing_ = 1 - b;
-    return 1 - b;
+    call_ = kWarmUp;
+    return probing_;
+  }
+  if (window >= 0 && probing_ >= 0) {   // the same window's next call: the probe that counts
+    const int arm = probing_;
+    probing_ = -1;
+    call_ = kProbe;
+    return arm;
   }
   return b;
 }
 
 bool GemmArms::record(int arm, double t) {
+  const Call call = call_;
+  call_ = kNormal;
+  if (call == kWarmUp) return false;   // its time includes waking the other arm's threads
+  const bool probe = call == kProbe;
   bool wasMeasured = measured();
   int before = best_;
   if (samples_[arm] < 2) {
@@ -107,11 +126,9 @@ bool GemmArms::record(int arm, double t) {
   } else {
     // A probe is the only recent news of its arm, so it weighs more than a sample of the arm that
     // runs every time; a load that goes away is then noticed in two or three probes.
-    double w = arm == probing_ ? kProbeWeight : kWeight;
+    double w = probe ? kProbeWeight : kWeight;
     mean_[arm] += w * (t - mean_[arm]);
   }
-  bool probe = arm == probing_;
-  if (probe) probing_ = -1;
   samples_[arm]++;
   if (!measured()) return false;
   if (!wasMeasured) {
@@ -122,9 +139,16 @@ bool GemmArms::record(int arm, double t) {
   // running multi-threaded arm slows down at once); more threads only after two probes in a row
   // were 1.25x faster than the one-thread mean as well, because a wrong multi-threaded choice on a
   // loaded machine costs several times more than a wrong single-threaded one on an idle machine.
+  // Two winning probes are enough on their own: arm 1's mean may still hold samples from a spell
+  // of load (or a few preempted runs that flipped the choice), and probes, one per window at half
+  // weight, would take many windows to bring it down; so the mean restarts from the last probe.
   if (probe && arm == 1) probeWins_ = t * kSwitch < mean_[0] ? probeWins_ + 1 : 0;
-  if (best_ == 1 && mean_[0] * kSwitch < mean_[1]) best_ = 0;
-  else if (best_ == 0 && mean_[1] * kSwitch < mean_[0] && probeWins_ >= 2) best_ = 1;
+  if (best_ == 1 && mean_[0] * kSwitch < mean_[1]) {
+    best_ = 0;
+  } else if (best_ == 0 && probeWins_ >= 2) {
+    best_ = 1;
+    mean_[1] = t;
+  }
   if (best_ != before) probeWins_ = 0;
   return best_ != before;
 }

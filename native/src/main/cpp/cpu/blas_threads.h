@@ -22,7 +22,9 @@ void setBlasThreadsAdaptive(bool on);
 class GemmArms {
  public:
   // The arm this run takes. `window` is the id of the probe window open now, or -1 (Note [BLAS
-  // threads]): the arm not chosen is run once per window.
+  // threads]): the arm not chosen runs twice per window, a warm-up (not recorded) and the probe.
+  // Each pick is followed by the record of its run; a concurrent gemm of the same shape (two
+  // programs on two threads) may misfile one sample, which the means absorb.
   int pick(int64_t window);
   // Records a run's time; true when that flipped the choice.
   bool record(int arm, double seconds);
@@ -33,7 +35,9 @@ class GemmArms {
  private:
   double mean_[2] = {0, 0};
   int samples_[2] = {0, 0};
+  enum Call { kNormal, kWarmUp, kProbe };
   int probing_ = -1, best_ = 1, probeWins_ = 0;
+  Call call_ = kNormal;   // what the last pick was, for its record
   int64_t lastWindow_ = -1;
 };
 

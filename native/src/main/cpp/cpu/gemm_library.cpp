@@ -5,7 +5,9 @@
 // AVX-512): faster on the float32 shapes with m*n*k >= 32^3 — 0.68-0.82x OpenBLAS's time on the PINN's
 // 16896x64x64 and 64x64x16896 gemms, 0.52-0.67x on its 2- and 1-column first and last layers, 0.68-0.87x on the
 // force field's and the MLP's, 0.88-0.95x at n = 1024, within noise at 2048 (0.94-1.15x over two runs) — and
-// slower below (its call costs 0.2-0.5 us against OpenBLAS's 0.1-0.25 us: 1.5-2.7x on 1..16-sized gemms). So:
+// slower below (its call costs 0.2-0.5 us against OpenBLAS's 0.1-0.25 us: 1.5-2.7x on 1..16-sized gemms).
+// On an AMD EPYC Zen 5 (OpenBLAS on its AVX2 Haswell kernels there) oneDNN took 0.33-0.56x OpenBLAS's time
+// on every one of those shapes from 32^3 up, 0.52x at 1024 and 2048, and 1.7x at 16^3. So:
 //   float32, oneDNN present, m*n*k >= kOneDnnFrom  -> oneDNN;   everything else -> OpenBLAS.
 // Float64 always runs on OpenBLAS (dnnl has no dgemm). The rule is fixed, not measured per run:
 // the two libraries round differently (results differ in the last bits), so a timing-based choice
