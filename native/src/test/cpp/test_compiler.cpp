@@ -720,8 +720,8 @@ TEST(multi_use_value_is_materialised) {
 
 TEST(arena_reuse_and_no_allocations_after_first_run) {
   // Bit-equal runs need pinned BLAS threads (Note [BLAS threads]): the adaptive choice may run a
-  // gemm on 1 thread in one run and 2 in the next, and oneDNN on AMD EPYC and OpenBLAS split
-  // 256^3 differently at 1 and 2 threads.
+  // gemm on 1 thread in one run and 2 in the next, and on AMD EPYC OpenBLAS (which runs these gemms
+  // until a test has loaded oneDNN) gives other bits for 256^3 on 1 and 2 threads.
   const int limit = blasThreads();
   pinBlasThreads(limit);
   struct Restore { int n; ~Restore() { setBlasThreads(n); } } restore{limit};
